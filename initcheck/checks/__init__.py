@@ -1,0 +1,128 @@
+"""The battery's checks: plain functions selected by capability.
+
+A check is ``func(spec, case) -> Evidence`` that raises
+:class:`~initcheck.evidence.CheckFailure` on failure.  It knows nothing of
+pytest.  :func:`register_check` declares, next to the function, which specs
+it applies to (a predicate over tags/fields, never over names), how
+Hypothesis draws its cases, and how many examples the default gate runs.
+
+Check modules must not import TensorFlow at import time; they reach Keras
+through :mod:`initcheck.keras_compat` inside the check body.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+__all__ = ["Check", "register_check", "all_checks", "checks_for", "CHECK_MODULES"]
+
+#: Modules that define checks, imported on first use of :func:`all_checks`.
+CHECK_MODULES: tuple[str, ...] = (
+    "initcheck.checks.structural",
+    "initcheck.checks.distribution",
+    "initcheck.checks.structured",
+    "initcheck.checks.propagation",
+    "initcheck.checks.optimizer",
+    "initcheck.checks.convergence",
+)
+
+_REGISTRY: dict[str, "Check"] = {}
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check.
+
+    Attributes:
+        name: ``check_*``; the id users pass to ``-k`` and ``expected_failures``.
+        func: ``func(spec, case) -> Evidence``.
+        kind: ``"initializer"`` or ``"optimizer"``.
+        family: Grouping for reports and benchmarks (``structural``,
+            ``distribution``, ``propagation``, ``optimizer``, ``convergence``).
+        applies: ``applies(spec) -> bool`` from the spec's capabilities.
+        strategy: ``strategy(spec) -> SearchStrategy[dict]`` drawing cases as
+            JSON-able dicts, or ``None`` for a check run once with ``case={}``.
+        examples: Hypothesis examples in the default (``ci``) profile.
+        statistical: True when the check makes statistical assertions that
+            draw on the run's false-fail budget.
+        depends_on: Checks whose failure makes this one meaningless; a
+            runner reports those once and skips dependents with a reason.
+        thorough_only: Only run in the ``thorough`` profile.
+    """
+
+    name: str
+    func: Callable[[Any, dict], Any]
+    kind: str
+    family: str
+    applies: Callable[[Any], bool]
+    strategy: Optional[Callable[[Any], Any]] = None
+    examples: int = 10
+    statistical: bool = False
+    depends_on: tuple[str, ...] = ()
+    thorough_only: bool = False
+    doc: str = field(default="", compare=False)
+
+    def __call__(self, spec: Any, case: Optional[dict] = None) -> Any:
+        return self.func(spec, case or {})
+
+
+def register_check(
+    *,
+    kind: str,
+    family: str,
+    applies: Callable[[Any], bool] = lambda spec: True,
+    strategy: Optional[Callable[[Any], Any]] = None,
+    examples: int = 10,
+    statistical: bool = False,
+    depends_on: tuple[str, ...] = (),
+    thorough_only: bool = False,
+) -> Callable[[Callable], Callable]:
+    """Decorator registering ``func`` as a check (name = function name)."""
+
+    def deco(func: Callable) -> Callable:
+        name = func.__name__
+        if not name.startswith("check_"):
+            raise ValueError(f"check functions are named check_*, got {name!r}")
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise ValueError(f"two checks named {name!r}")
+        _REGISTRY[name] = Check(
+            name=name, func=func, kind=kind, family=family, applies=applies, strategy=strategy,
+            examples=examples, statistical=statistical, depends_on=depends_on,
+            thorough_only=thorough_only, doc=(func.__doc__ or "").strip().split("\n")[0],
+        )
+        return func
+
+    return deco
+
+
+def all_checks() -> dict[str, Check]:
+    """Every registered check, by name, in a stable order."""
+    for mod in CHECK_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:  # a real import error inside the module
+                raise
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].kind, _family_rank(kv[1].family), bool(kv[1].depends_on), kv[0])))
+
+
+_FAMILIES = ("structural", "distribution", "structured", "propagation", "optimizer", "convergence")
+
+
+def _family_rank(family: str) -> int:
+    return _FAMILIES.index(family) if family in _FAMILIES else len(_FAMILIES)
+
+
+def checks_for(spec: Any, profile: str = "ci") -> list[Check]:
+    """The checks that apply to ``spec`` (by kind and capability)."""
+    out = []
+    for check in all_checks().values():
+        if check.kind != spec.kind:
+            continue
+        if check.thorough_only and profile != "thorough":
+            continue
+        if check.applies(spec):
+            out.append(check)
+    return out

@@ -1,0 +1,98 @@
+"""Evidence: what a check saw, whether it passed or not.
+
+Every check returns an :class:`Evidence` when it passes and raises a
+:class:`CheckFailure` carrying one when it fails.  Runners (pytest, the CLI,
+reports) only ever read evidence; they never re-derive verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+__all__ = ["Evidence", "CheckFailure", "format_evidence"]
+
+
+@dataclass
+class Evidence:
+    """The record a check leaves behind.
+
+    Attributes:
+        check: Name of the check, e.g. ``"check_seed_contract"``.
+        spec: Qualified spec name, e.g. ``"keras>GlorotUniform"``.
+        passed: The verdict.
+        message: One sentence a person can act on.
+        case: The drawn case (shape, dtype, seed, ...) as plain data.
+        data: Measurements: statistic, threshold, sample size, law,
+            observed vs expected values, budget share, per-layer curves...
+        reproduce: A command that replays exactly this case.
+    """
+
+    check: str
+    spec: str
+    passed: bool
+    message: str
+    case: Mapping[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    reproduce: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, for JSON reports."""
+        return {
+            "check": self.check,
+            "spec": self.spec,
+            "passed": self.passed,
+            "message": self.message,
+            "case": dict(self.case),
+            "data": _plain(self.data),
+            "reproduce": self.reproduce,
+        }
+
+
+class CheckFailure(AssertionError):
+    """A check found the object under test breaking its promise.
+
+    It is an ``AssertionError`` so pytest reports it as a test failure (not
+    an error) and Hypothesis shrinks towards the smallest failing case.
+    """
+
+    def __init__(self, evidence: Evidence):
+        self.evidence = evidence
+        super().__init__(format_evidence(evidence))
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy scalars/arrays and tuples into JSON-friendly values."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a hard dependency
+        np = None
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if np is not None:
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, np.generic):
+            return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def format_evidence(evidence: Evidence) -> str:
+    """Render evidence as the multi-line text shown in a failure."""
+    verdict = "PASSED" if evidence.passed else "FAILED"
+    lines = [f"{evidence.check} {verdict} on {evidence.spec}: {evidence.message}"]
+    if evidence.case:
+        lines.append("  case: " + json.dumps(_plain(evidence.case), sort_keys=True))
+    for key, value in evidence.data.items():
+        text = json.dumps(_plain(value), sort_keys=True)
+        if len(text) > 400:
+            text = text[:400] + " ..."
+        lines.append(f"  {key}: {text}")
+    if evidence.reproduce:
+        lines.append(f"  reproduce: {evidence.reproduce}")
+    return "\n".join(lines)

@@ -1,0 +1,412 @@
+"""The one room that knows Keras 2 from Keras 3.
+
+* TensorFlow 2.12-2.15: Keras 2 as ``tf.keras``.
+* TensorFlow >= 2.16: Keras 3 (``import keras``), or Keras 2 from the
+  ``tf_keras`` package when ``TF_USE_LEGACY_KERAS=1``.
+
+Everything else in initcheck asks this module for Keras objects, versions,
+seeding, configs and saving; only the built-in specs and this module import
+TensorFlow or Keras.  Importing this module is cheap: TensorFlow is imported
+on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from importlib import metadata
+from typing import Any, Mapping, Optional
+
+__all__ = [
+    "tf",
+    "keras",
+    "keras_major",
+    "versions",
+    "initializer_class",
+    "optimizer_class",
+    "public_initializer_names",
+    "public_optimizer_names",
+    "to_numpy",
+    "dtype_name",
+    "get_config",
+    "from_config",
+    "register_serializable",
+    "save_and_load",
+    "set_global_seed",
+    "TensorFlowMissing",
+]
+
+
+class TensorFlowMissing(ImportError):
+    """TensorFlow is not installed; say how to get it."""
+
+
+def _dist_version(name: str) -> Optional[str]:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def tf() -> Any:
+    """The ``tensorflow`` module, imported quietly on first use."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import tensorflow as _tf
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise TensorFlowMissing(
+            "initcheck needs TensorFlow 2.12-2.21: install it with "
+            "`pip install 'initcheck[tf-cpu]'` (or `[tf]`), or install "
+            f"tensorflow / tensorflow-cpu yourself ({exc})"
+        ) from exc
+    _split_host_cpu(_tf)
+    return _tf
+
+
+def _split_host_cpu(module: Any) -> None:
+    """On first TensorFlow use, split the host CPU into logical devices (optimizer battery).
+
+    ``tf.distribute.MirroredStrategy`` checks need two devices, and logical
+    devices can only be configured before the runtime initialises, i.e. here.
+    ``INITCHECK_LOGICAL_CPUS`` (default 2; 1 or 0 disables) sets the count;
+    ops still run on ``/cpu:0`` unless placed.  Failure is recorded, not raised.
+    """
+    try:
+        n = int(os.environ.get("INITCHECK_LOGICAL_CPUS", "2"))
+    except ValueError:
+        n = 2
+    if n < 2:
+        return
+    try:
+        cpus = module.config.list_physical_devices("CPU")
+        module.config.set_logical_device_configuration(cpus[0], [module.config.LogicalDeviceConfiguration()] * n)
+        _LOGICAL_CPUS["how"] = f"configured {n} logical CPUs on first TensorFlow use"
+    except Exception as exc:  # runtime already initialised by someone else
+        _LOGICAL_CPUS["how"] = f"could not configure logical CPUs: {exc}"
+
+
+def _legacy_requested() -> bool:
+    return os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
+
+
+@functools.lru_cache(maxsize=None)
+def keras() -> Any:
+    """The Keras module in use (``tf.keras``, ``tf_keras`` or ``keras`` 3)."""
+    t = tf()
+    major, minor = (int(p) for p in t.__version__.split(".")[:2])
+    if (major, minor) < (2, 16):
+        return t.keras
+    if _legacy_requested():
+        try:
+            import tf_keras
+        except ImportError as exc:  # pragma: no cover
+            raise TensorFlowMissing(
+                "TF_USE_LEGACY_KERAS=1 asks for Keras 2 but the tf_keras package is missing: "
+                "`pip install 'initcheck[legacy-keras]'`"
+            ) from exc
+        return tf_keras
+    import keras as _keras
+
+    return _keras
+
+
+@functools.lru_cache(maxsize=None)
+def keras_major() -> int:
+    """2 or 3: which Keras API is in use."""
+    return int(str(keras().__version__).split(".")[0])
+
+
+@functools.lru_cache(maxsize=None)
+def versions() -> Mapping[str, str]:
+    """Installed versions: ``{"tensorflow": ..., "keras": ..., "keras_api": "2"|"3"}``.
+
+    ``keras`` is the version of the Keras actually in use (``tf_keras`` in
+    legacy mode), so expected-failure ranges speak of what ran.
+    """
+    t = tf()
+    k = keras()
+    return {
+        "tensorflow": t.__version__.split("+")[0],
+        "keras": str(k.__version__).split("+")[0],
+        "keras_api": str(keras_major()),
+    }
+
+
+def installed_versions_without_import() -> Mapping[str, Optional[str]]:
+    """Distribution versions read from metadata (no TensorFlow import)."""
+    return {
+        "tensorflow": _dist_version("tensorflow") or _dist_version("tensorflow-cpu"),
+        "keras": _dist_version("keras"),
+        "tf_keras": _dist_version("tf-keras") or _dist_version("tf_keras"),
+    }
+
+
+def public_initializer_names() -> list[str]:
+    """Public initializer classes of the Keras in use (aliases included)."""
+    mod = keras().initializers
+    base = mod.Initializer
+    out = []
+    for name in dir(mod):
+        obj = getattr(mod, name)
+        if name[:1].isupper() and isinstance(obj, type) and issubclass(obj, base) and obj is not base:
+            out.append(name)
+    return sorted(out)
+
+
+def public_optimizer_names() -> list[str]:
+    """Public optimizer classes of the Keras in use."""
+    mod = keras().optimizers
+    out = []
+    for name in dir(mod):
+        obj = getattr(mod, name)
+        if name[:1].isupper() and isinstance(obj, type):
+            out.append(name)
+    return sorted(out)
+
+
+def initializer_class(name: str) -> Any:
+    """``keras.initializers.<name>``; a clear error when this Keras lacks it."""
+    mod = keras().initializers
+    if not hasattr(mod, name):
+        raise LookupError(f"Keras {versions()['keras']} has no initializer {name!r}")
+    return getattr(mod, name)
+
+
+def optimizer_class(name: str) -> Any:
+    """``keras.optimizers.<name>``; a clear error when this Keras lacks it."""
+    mod = keras().optimizers
+    if not hasattr(mod, name):
+        raise LookupError(f"Keras {versions()['keras']} has no optimizer {name!r}")
+    return getattr(mod, name)
+
+
+def to_numpy(value: Any) -> Any:
+    """A NumPy array from a tensor, variable or array (bfloat16 kept as ml_dtypes)."""
+    import numpy as np
+
+    if hasattr(value, "numpy"):
+        return np.asarray(value.numpy())
+    return np.asarray(value)
+
+
+def dtype_name(value: Any) -> str:
+    """Canonical dtype name of a tensor or array (``"float16"``, ``"bfloat16"``...)."""
+    dt = getattr(value, "dtype", None)
+    if dt is None:
+        import numpy as np
+
+        dt = np.asarray(value).dtype
+    name = getattr(dt, "name", None) or str(dt)
+    return str(name).replace("tf.", "")
+
+
+def get_config(obj: Any) -> dict:
+    return dict(obj.get_config())
+
+
+def from_config(obj: Any, config: Mapping[str, Any]) -> Any:
+    """A clone of ``obj`` rebuilt from ``config`` through its class."""
+    return type(obj).from_config(dict(config))
+
+
+def register_serializable(package: str, name: Optional[str] = None) -> Any:
+    """Decorator registering a class for Keras serialization (both APIs)."""
+    k = keras()
+    saving = getattr(k, "saving", None)
+    if saving is not None and hasattr(saving, "register_keras_serializable"):
+        return saving.register_keras_serializable(package=package, name=name)
+    return k.utils.register_keras_serializable(package=package, name=name)
+
+
+def save_and_load(model: Any, path: str) -> Any:
+    """Save ``model`` in the ``.keras`` format and load it back in safe mode."""
+    k = keras()
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"save_and_load needs a path ending in .keras, got {path!r}")
+    model.save(path)
+    try:
+        return k.models.load_model(path, safe_mode=True, compile=False)
+    except TypeError:  # Keras versions without safe_mode
+        return k.models.load_model(path, compile=False)
+
+
+def dense_model(units: int, input_dim: int, kernel_initializer: Any) -> Any:
+    """A one-layer model ``Input(input_dim) -> Dense(units)`` built with ``kernel_initializer``."""
+    k = keras()
+    inp = k.Input(shape=(input_dim,))
+    out = k.layers.Dense(units, kernel_initializer=kernel_initializer, use_bias=False)(inp)
+    return k.Model(inp, out)
+
+
+def set_global_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow together (``keras.utils.set_random_seed``)."""
+    keras().utils.set_random_seed(int(seed))
+
+
+# --------------------------------------------------------------------------
+# Optimizer helpers (added for the optimizer battery; additive only).
+# Keras 3 and Keras 2 (tf.keras 2.12-2.15 "new" optimizers, tf_keras) share
+# ``apply_gradients``, ``iterations``, ``build``, ``finalize_variable_values``
+# and ``exclude_from_weight_decay``; they differ in variables, loss scaling
+# and gradient accumulation, which these helpers hide.
+# --------------------------------------------------------------------------
+
+
+def keras_version_without_import() -> Optional[str]:
+    """Version of the Keras that :func:`keras` would return, read from metadata only."""
+    inst = installed_versions_without_import()
+    tfv = inst.get("tensorflow")
+    if tfv is None:
+        return inst.get("keras")
+    major, minor = (int(p) for p in tfv.split(".")[:2])
+    if (major, minor) < (2, 16):
+        return tfv
+    if _legacy_requested():
+        return inst.get("tf_keras")
+    return inst.get("keras")
+
+
+def versions_without_import() -> Mapping[str, str]:
+    """``{"tensorflow": ..., "keras": ...}`` like :func:`versions`, without importing TensorFlow.
+
+    Capability tags that hold only for some Keras versions are resolved with
+    it at collection time, when importing TensorFlow would be too early.
+    """
+    out = {}
+    tfv = installed_versions_without_import().get("tensorflow")
+    kv = keras_version_without_import()
+    if tfv:
+        out["tensorflow"] = tfv
+    if kv:
+        out["keras"] = kv
+    return out
+
+
+def variable(value: Any, name: str = "w", dtype: Optional[str] = None) -> Any:
+    """A trainable variable the optimizer of the Keras in use accepts."""
+    import numpy as np
+
+    arr = np.asarray(value, dtype=dtype) if dtype else np.asarray(value)
+    if keras_major() >= 3:
+        return keras().Variable(arr, dtype=str(arr.dtype), name=name)
+    return tf().Variable(arr, name=name)
+
+
+def indexed_slices(values: Any, indices: Any, dense_shape: Any) -> Any:
+    """A sparse gradient (``tf.IndexedSlices``); indices may repeat."""
+    t = tf()
+    return t.IndexedSlices(t.constant(values), t.constant(indices, dtype="int64"),
+                           t.constant(list(dense_shape), dtype="int64"))
+
+
+def apply_gradients(optimizer: Any, grads: Any, variables: Any) -> None:
+    """One ``apply_gradients`` call (dense tensors, arrays or IndexedSlices)."""
+    t = tf()
+    pairs = []
+    for g, v in zip(grads, variables):
+        if not isinstance(g, t.IndexedSlices):
+            g = t.constant(g, dtype=v.dtype)
+        pairs.append((g, v))
+    optimizer.apply_gradients(pairs)
+
+
+def optimizer_iterations(optimizer: Any) -> int:
+    """The optimizer's iteration count as an int."""
+    return int(to_numpy(optimizer.iterations))
+
+
+def has_gradient_accumulation() -> bool:
+    """``gradient_accumulation_steps`` exists (Keras >= 3.0 only)."""
+    return keras_major() >= 3
+
+
+def loss_scale_optimizer(inner: Any, initial_scale: float, dynamic_growth_steps: int) -> Any:
+    """A dynamic loss-scale optimizer wrapping ``inner``.
+
+    Keras 3: ``keras.optimizers.LossScaleOptimizer``; Keras 2:
+    ``keras.mixed_precision.LossScaleOptimizer(dynamic=True)``.
+    """
+    k = keras()
+    if keras_major() >= 3:
+        return k.optimizers.LossScaleOptimizer(inner, initial_scale=initial_scale,
+                                               dynamic_growth_steps=dynamic_growth_steps)
+    return k.mixed_precision.LossScaleOptimizer(inner, dynamic=True, initial_scale=initial_scale,
+                                                dynamic_growth_steps=dynamic_growth_steps)
+
+
+def loss_scale_unscales_in_apply() -> bool:
+    """Does the loss-scale optimizer divide gradients by the scale inside ``apply_gradients``?
+
+    Keras 3 documents that ``apply`` receives *scaled* gradients and unscales
+    them; Keras 2 documents that the user calls ``get_unscaled_gradients``
+    first and ``apply_gradients`` only checks finiteness and skips.
+    """
+    return keras_major() >= 3
+
+
+def loss_scale_value(optimizer: Any) -> float:
+    """The current dynamic loss scale."""
+    value = getattr(optimizer, "dynamic_scale", None)
+    if value is None:
+        value = optimizer.loss_scale
+    return float(to_numpy(value))
+
+
+def learning_rate_schedule(kind: str, initial: float, **kwargs: Any) -> Any:
+    """A Keras schedule: ``"exponential"`` (decay_steps, decay_rate) or ``"piecewise"`` (boundaries, values)."""
+    sched = keras().optimizers.schedules
+    if kind == "exponential":
+        return sched.ExponentialDecay(initial, decay_steps=kwargs["decay_steps"], decay_rate=kwargs["decay_rate"])
+    if kind == "piecewise":
+        return sched.PiecewiseConstantDecay(kwargs["boundaries"], kwargs["values"])
+    raise ValueError(f"unknown schedule kind {kind!r}")
+
+
+def ema_values(optimizer: Any, variables: Any) -> list:
+    """The optimizer's moving averages of ``variables`` (public API only).
+
+    ``finalize_variable_values`` overwrites the variables with their averages;
+    we read them and put the trained values back.
+    """
+    saved = [to_numpy(v).copy() for v in variables]
+    optimizer.finalize_variable_values(list(variables))
+    out = [to_numpy(v).copy() for v in variables]
+    for v, s in zip(variables, saved):
+        v.assign(s)
+    return out
+
+
+def checkpoint_save(path: str, optimizer: Any, variables: Any) -> str:
+    """Save optimizer and variables with ``tf.train.Checkpoint``; return the prefix."""
+    t = tf()
+    ck = t.train.Checkpoint(optimizer=optimizer, **{f"v{i}": v for i, v in enumerate(variables)})
+    return ck.save(path)
+
+
+def checkpoint_restore(prefix: str, optimizer: Any, variables: Any) -> None:
+    """Restore into a *fresh* optimizer (built on ``variables`` first) and variables."""
+    t = tf()
+    optimizer.build(list(variables))
+    ck = t.train.Checkpoint(optimizer=optimizer, **{f"v{i}": v for i, v in enumerate(variables)})
+    ck.restore(prefix).assert_existing_objects_matched()
+
+
+_LOGICAL_CPUS: dict = {}
+
+
+def ensure_logical_cpus(n: int = 2) -> bool:
+    """Split the host CPU into ``n`` logical devices, if TensorFlow has not initialised devices yet.
+
+    ``tf.config.set_logical_device_configuration`` only works before the
+    runtime starts; afterwards we can only report whether ``n`` logical CPUs
+    already exist.  The outcome is recorded in :data:`_LOGICAL_CPUS`.
+    """
+    t = tf()
+    if "ok" in _LOGICAL_CPUS:
+        return _LOGICAL_CPUS["ok"]
+    if len(t.config.list_logical_devices("CPU")) < n:
+        _split_host_cpu(t)
+    ok = len(t.config.list_logical_devices("CPU")) >= n
+    _LOGICAL_CPUS["ok"] = ok
+    return ok

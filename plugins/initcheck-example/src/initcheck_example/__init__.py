@@ -1,0 +1,1 @@
+"""An initcheck plugin written the way a third party would write one."""

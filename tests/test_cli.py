@@ -1,0 +1,54 @@
+"""The initcheck command: usage errors, replay of one case, list, exit codes."""
+
+import json
+
+import pytest
+
+from initcheck.cli import main
+
+
+def test_usage_errors_are_clear(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--check", "check_nope"])
+    assert info.value.code == 2
+    assert "no check matches 'check_nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--check", "check_output_contract", "--case", "{not json"])
+    assert info.value.code == 2 and "--case is not valid JSON" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--case", "{}"])
+    assert info.value.code == 2 and "exactly one --check" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--false-fail", "3"])
+    assert info.value.code == 2 and "probability" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["frobnicate"])
+
+
+def test_replay_one_case_and_json(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["check", "--kind", "initializer", "--select", "keras>HeNormal", "--check", "check_seed_contract",
+                 "--case", json.dumps({"shape": [4, 8], "dtype": "float32", "seed": 0}), "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "keras>HeNormal" in text and "1 passed" in text
+    data = json.loads(out.read_text())
+    (outcome,) = data["outcomes"]
+    assert outcome["status"] == "passed" and outcome["evidence"][0]["case"]["seed"] == 0
+
+
+def test_expected_failure_counts_as_ok(capsys):
+    code = main(["check", "--kind", "initializer", "--select", "keras>Constant-float64", "--check", "check_exact_values"])
+    assert code == 0
+    assert "1 xfailed" in capsys.readouterr().out
+
+
+def test_no_match_is_an_error(capsys):
+    assert main(["check", "--select", "nobody>nothing"]) == 1
+    assert "no spec matched" in capsys.readouterr().err
+
+
+def test_list(capsys):
+    code = main(["list", "--kind", "initializer", "--select", "keras>He*"])
+    out = capsys.readouterr().out
+    assert code == 0 and "keras>HeUniform" in out and "check_seed_contract" in out
