@@ -113,3 +113,9 @@ def test_nothing_happens_without_the_flag(pytester):
     pytester.makepyfile("def test_x():\n    assert True\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_works_under_xdist(run_with):
+    # Both workers must collect the same items in the same order.
+    result = run_with({"good-plugin": PLUGINS["good-plugin"], "nan-plugin": PLUGINS["nan-plugin"]}, "-n", "2")
+    result.assert_outcomes(passed=2, failed=1, skipped=1)
