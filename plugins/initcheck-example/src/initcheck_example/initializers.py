@@ -18,7 +18,7 @@ import math
 
 from scipy import stats
 
-from initcheck import InitializerSpec, keras_compat
+from initcheck import ExpectedFailure, InitializerSpec, keras_compat
 from initcheck.fans import keras_fans
 from initcheck.laws import Normal, ScipyLaw
 
@@ -72,6 +72,19 @@ SMALL_NORMAL = InitializerSpec(
     description="classic recipe: tf.random.normal(shape, stddev=0.01), unseeded plain function",
 )
 
+# LaplaceLecun takes its fans from the kernel shape, as Keras's own
+# VarianceScaling does, so it shares Keras's findings on the layer kinds whose
+# true fans differ from the shape convention (initcheck.fans documents each).
+_SHAPE_FANS = ExpectedFailure(
+    reason="fans come from the kernel shape (Keras convention), not from the layer: transposed, depthwise and "
+           "einsum kernels get a variance off by the ratio of the two fan_in values",
+    evidence="same mechanism and ratios as the keras>LecunNormal findings (docs/findings.md)",
+)
+_SEEDED_CLONE = ExpectedFailure(
+    reason="MultiHeadAttention clones a seeded initializer with its seed, so query, key and value kernels coincide",
+    evidence="as for every seeded Keras initializer (docs/findings.md)",
+)
+
 LAPLACE_LECUN = InitializerSpec(
     name="LaplaceLecun",
     factory=lambda seed: LaplaceLecun(seed=seed),
@@ -81,6 +94,12 @@ LAPLACE_LECUN = InitializerSpec(
     seeded_repeat="same",
     unseeded_repeat="different",
     description="Laplace, Var = 1 / fan_in (Keras initializer subclass)",
+    expected_failures={
+        **{f"check_layer_variance_{kind}": _SHAPE_FANS
+           for kind in ("conv1d_transpose", "conv2d_transpose", "conv3d_transpose", "depthwise_conv2d",
+                        "separable_conv2d", "einsum_dense", "multi_head_attention")},
+        "check_layer_independence_multi_head_attention": _SEEDED_CLONE,
+    },
 )
 
 

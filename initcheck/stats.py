@@ -1,0 +1,488 @@
+"""All error-rate arithmetic of initcheck in one place.
+
+Why one module: a statistical assertion is only as good as the two rates
+behind it -- how often it fails a *correct* initializer (false fail) and how
+large a discrepancy it is *sure* to catch (false pass).  Existing suites pick
+tolerances by feel (Keras: ``atol=0.1`` on 500 samples; PyTorch: several KS
+tests at ``p > 1e-4`` with no power analysis).  Here every check asks this
+module for its threshold *and* for the sample size that makes a named
+discrepancy detectable, and writes both into its evidence.
+
+The budget
+    The whole run may false-fail with probability at most ``false_fail``
+    (default 1e-6).  It is split by Bonferroni over ``max_assertions``
+    (default 20 000) statistical check runs, so each check run gets
+    ``alpha = false_fail / max_assertions`` (5e-11 by default) whatever
+    subset of the battery is selected: a failure reproduces in isolation with
+    the same threshold.  A check that makes ``k`` sub-assertions gives each
+    ``alpha / k``.  ``false_pass`` (default 1e-6) is the probability that a
+    check misses the *named smallest discrepancy* at the planned size.
+
+The tests
+    * CDF fit: Dvoretzky-Kiefer-Wolfowitz with Massart's constant,
+      ``P(sup|F_n - F| > eps) <= 2 exp(-2 n eps^2)``, valid for every ``n``
+      and every (also discrete) ``F``; envelope ``sqrt(ln(2/delta) / (2n))``.
+      A true sup-distance ``D`` is caught with probability ``>= 1 - beta``
+      when ``D >= eps(alpha) + eps(beta)`` (the sizing of TensorFlow
+      Probability's ``statistical_testing`` module).
+    * Mean and scale: z-tests with the law's *known* moments.  The variance
+      estimator ``V = mean((x - mu)^2)`` has standard error
+      ``sigma^2 sqrt((kappa + 2)/n)`` for excess kurtosis ``kappa`` (no
+      normality assumed).  The normal approximation is used far in the tail
+      (z ~ 6.6); by Cramer's moderate-deviation theorem its relative error is
+      ``O(z^3 / sqrt(n))``, a few percent of the tail probability at the
+      planned ``n >= 4e5`` -- the calibration test measures it.
+    * Rare events (escaped/clamped values, outliers): exact binomial tails
+      (``scipy.stats.binom``); KS cannot see five values in a million.
+
+Sizes used by default (alpha = 5e-11, beta = 1e-6): see :func:`default_plan`
+and docs/statistics.md.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+from scipy import stats as _st
+
+__all__ = [
+    "Budget",
+    "configure",
+    "budget",
+    "reset",
+    "TestResult",
+    "Plan",
+    "default_plan",
+    "z_two_sided",
+    "z_one_sided",
+    "dkwm_epsilon",
+    "dkwm_min_discrepancy",
+    "dkwm_sample_size",
+    "mean_min_shift",
+    "mean_sample_size",
+    "variance_se",
+    "variance_min_relative_change",
+    "variance_sample_size",
+    "std_error_to_variance_change",
+    "binomial_threshold",
+    "binomial_min_excess",
+    "binomial_sample_size",
+    "binomial_ci",
+    "ks_statistic",
+    "ks_statistic_grid",
+    "ks_test",
+    "mean_test",
+    "variance_test",
+    "excess_count_test",
+    "MEAN_SHIFT",
+    "STD_RELATIVE",
+    "KS_DISCREPANCY",
+    "EXCESS_RATE",
+    "TAIL_NULL_RATE",
+]
+
+ENV_FALSE_FAIL = "INITCHECK_FALSE_FAIL"
+ENV_FALSE_PASS = "INITCHECK_FALSE_PASS"
+
+#: Named smallest discrepancies the default gate is *sure* (1 - beta) to catch.
+MEAN_SHIFT: float = 0.01        #: mean shift, in units of the law's std
+STD_RELATIVE: float = 0.01      #: relative error of the std (1 %)
+KS_DISCREPANCY: float = 0.01    #: sup-distance between true and promised CDF
+EXCESS_RATE: float = 5e-6       #: extra rate of clamped / escaped / outlying values
+TAIL_NULL_RATE: float = 2.5e-7  #: design rate of the "extreme" region under the law (covers a 2^-23 edge atom x2)
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number; set it to a rate such as 1e-6") from None
+    return value
+
+
+def _check_rate(name: str, value: float) -> float:
+    if not (isinstance(value, (int, float)) and 0.0 < float(value) < 1.0):
+        raise ValueError(f"{name} must be a probability strictly between 0 and 1, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The run's error-rate budget.
+
+    Attributes:
+        false_fail: Probability that the whole run fails some correct object.
+        false_pass: Per check run, probability of missing the named smallest
+            discrepancy at the planned sample size.
+        max_assertions: How many statistical check runs the budget is split
+            over (Bonferroni); fixed so thresholds do not depend on selection.
+    """
+
+    false_fail: float = 1e-6
+    false_pass: float = 1e-6
+    max_assertions: int = 20_000
+
+    @property
+    def alpha(self) -> float:
+        """Per-check-run false-fail rate (Bonferroni share)."""
+        return self.false_fail / self.max_assertions
+
+    @property
+    def beta(self) -> float:
+        """Per-check-run false-pass rate for the named discrepancy."""
+        return self.false_pass
+
+    def describe(self) -> dict[str, float]:
+        return {"false_fail_run": self.false_fail, "false_pass": self.false_pass,
+                "max_assertions": self.max_assertions, "alpha": self.alpha, "beta": self.beta}
+
+
+_BUDGET: Optional[Budget] = None
+
+
+def budget() -> Budget:
+    """The active budget (environment variables give the defaults)."""
+    global _BUDGET
+    if _BUDGET is None:
+        _BUDGET = Budget(
+            false_fail=_check_rate(ENV_FALSE_FAIL, _env_float(ENV_FALSE_FAIL, 1e-6)),
+            false_pass=_check_rate(ENV_FALSE_PASS, _env_float(ENV_FALSE_PASS, 1e-6)),
+        )
+    return _BUDGET
+
+
+def configure(false_fail: Optional[float] = None, false_pass: Optional[float] = None,
+              max_assertions: Optional[int] = None) -> Budget:
+    """Change the budget (pytest options and the CLI call this); returns it."""
+    global _BUDGET
+    cur = budget()
+    ff = cur.false_fail if false_fail is None else _check_rate("false_fail", false_fail)
+    fp = cur.false_pass if false_pass is None else _check_rate("false_pass", false_pass)
+    ma = cur.max_assertions if max_assertions is None else int(max_assertions)
+    if ma < 1:
+        raise ValueError(f"max_assertions must be >= 1, got {max_assertions!r}")
+    _BUDGET = Budget(ff, fp, ma)
+    _plan_cache.clear()
+    return _BUDGET
+
+
+def reset() -> None:
+    """Back to the defaults (re-read from the environment)."""
+    global _BUDGET
+    _BUDGET = None
+    _plan_cache.clear()
+
+
+# --------------------------------------------------------------------------- quantiles
+
+def z_two_sided(alpha: float) -> float:
+    """``z`` with ``P(|Z| > z) = alpha`` for a standard normal ``Z``."""
+    return float(_st.norm.isf(alpha / 2.0))
+
+
+def z_one_sided(beta: float) -> float:
+    """``z`` with ``P(Z > z) = beta``."""
+    return float(_st.norm.isf(beta))
+
+
+# --------------------------------------------------------------------------- DKWM / KS
+
+def dkwm_epsilon(n: int, delta: float) -> float:
+    """DKWM envelope: ``P(sup|F_n - F| > eps) <= delta`` for ``eps = sqrt(ln(2/delta)/(2n))``."""
+    return math.sqrt(math.log(2.0 / delta) / (2.0 * n))
+
+
+def dkwm_min_discrepancy(n: int, alpha: float, beta: float) -> float:
+    """Smallest sup-distance between true and promised CDF caught w.p. ``>= 1 - beta``.
+
+    If the true CDF ``G`` has ``sup|G - F| = D``, then with probability
+    ``>= 1 - beta`` the empirical CDF is within ``eps(beta)`` of ``G``, so
+    ``sup|F_n - F| >= D - eps(beta)``; it exceeds the threshold ``eps(alpha)``
+    whenever ``D > eps(alpha) + eps(beta)``.
+    """
+    return dkwm_epsilon(n, alpha) + dkwm_epsilon(n, beta)
+
+
+def dkwm_sample_size(discrepancy: float, alpha: float, beta: float) -> int:
+    """The ``n`` making a sup-distance ``discrepancy`` detectable (inverse of the above)."""
+    root = math.sqrt(math.log(2.0 / alpha) / 2.0) + math.sqrt(math.log(2.0 / beta) / 2.0)
+    return int(math.ceil((root / discrepancy) ** 2))
+
+
+def ks_statistic(sample: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
+    """Two-sided KS distance of ``sample`` to a continuous ``cdf``; returns (D, argmax x)."""
+    x = np.sort(np.asarray(sample, dtype=np.float64).ravel())
+    n = x.size
+    f = np.asarray(cdf(x), dtype=np.float64)
+    upper = np.arange(1, n + 1) / n - f
+    lower = f - np.arange(0, n) / n
+    iu, il = int(np.argmax(upper)), int(np.argmax(lower))
+    if upper[iu] >= lower[il]:
+        return float(upper[iu]), float(x[iu])
+    return float(lower[il]), float(x[il])
+
+
+def ks_statistic_grid(sample: np.ndarray, cdf_at_upper: np.ndarray, cdf_at_lower: np.ndarray,
+                      values: np.ndarray) -> tuple[float, float]:
+    """KS distance to a *discrete* law on the grid ``values`` (sorted unique values seen).
+
+    For a quantised dtype, the law as the dtype can represent it puts on each
+    representable ``v`` the mass of its rounding cell ``(lo(v), hi(v)]``.
+    ``cdf_at_upper[i] = F(hi(v_i))`` is the rounded law's CDF at ``v_i`` and
+    ``cdf_at_lower[i] = F(lo(v_i))`` its left limit.  Between observed values
+    both CDFs are flat or the empirical is flat, so checking both sides of
+    every observed value gives the supremum over the observed support; values
+    of the grid never observed are covered because the empirical CDF is
+    constant there and the law's CDF is monotone.
+    """
+    x = np.asarray(sample, dtype=np.float64).ravel()
+    n = x.size
+    counts = np.searchsorted(np.sort(x), values, side="right")
+    before = np.concatenate([[0], counts[:-1]])
+    d_up = np.abs(counts / n - cdf_at_upper)
+    d_lo = np.abs(before / n - cdf_at_lower)
+    iu, il = int(np.argmax(d_up)), int(np.argmax(d_lo))
+    if d_up[iu] >= d_lo[il]:
+        return float(d_up[iu]), float(values[iu])
+    return float(d_lo[il]), float(values[il])
+
+
+# --------------------------------------------------------------------------- moments
+
+def mean_min_shift(n: int, alpha: float, beta: float) -> float:
+    """Smallest mean shift (in std units) caught w.p. ``>= 1 - beta`` by the two-sided z-test."""
+    return (z_two_sided(alpha) + z_one_sided(beta)) / math.sqrt(n)
+
+
+def mean_sample_size(shift: float, alpha: float, beta: float) -> int:
+    """``n`` for which a mean shift of ``shift`` std is caught w.p. ``>= 1 - beta``."""
+    return int(math.ceil(((z_two_sided(alpha) + z_one_sided(beta)) / shift) ** 2))
+
+
+def variance_se(n: int, kurtosis: float) -> float:
+    """Relative standard error of ``mean((x - mu)^2)``: ``sqrt((kappa + 2) / n)``.
+
+    ``Var((x - mu)^2) = mu_4 - sigma^4 = sigma^4 (kappa + 2)`` with ``kappa``
+    the excess kurtosis: exact for any law with a finite fourth moment.
+    """
+    return math.sqrt((kurtosis + 2.0) / n)
+
+
+def variance_min_relative_change(n: int, kurtosis: float, alpha: float, beta: float) -> float:
+    """Smallest relative variance change ``|v/v0 - 1|`` caught w.p. ``>= 1 - beta``.
+
+    Under the alternative the estimator's spread is ``(1 + d)`` times larger
+    (same kurtosis); detection needs ``d >= z_a s + z_b s (1 + d)``, i.e.
+    ``d = s (z_a + z_b) / (1 - z_b s)``, with ``s = sqrt((kappa+2)/n)``.
+    """
+    s = variance_se(n, kurtosis)
+    za, zb = z_two_sided(alpha), z_one_sided(beta)
+    if zb * s >= 1:
+        return math.inf
+    return s * (za + zb) / (1.0 - zb * s)
+
+
+def variance_sample_size(relative_change: float, kurtosis: float, alpha: float, beta: float) -> int:
+    """``n`` for which a relative variance change is caught w.p. ``>= 1 - beta``."""
+    za, zb = z_two_sided(alpha), z_one_sided(beta)
+    s = relative_change / (za + zb + zb * relative_change)
+    return int(math.ceil((kurtosis + 2.0) / s ** 2))
+
+
+def std_error_to_variance_change(relative_std_error: float) -> float:
+    """A std off by ``r`` (either way) changes the variance by at least ``2r - r^2``."""
+    r = relative_std_error
+    return min(1.0 - (1.0 - r) ** 2, (1.0 + r) ** 2 - 1.0)
+
+
+# --------------------------------------------------------------------------- binomial
+
+def binomial_threshold(n: int, p0: float, alpha: float) -> int:
+    """Smallest ``k`` with ``P(Binom(n, p0) >= k) <= alpha``: reject when count >= k."""
+    if p0 <= 0:
+        return 1
+    k = int(_st.binom.isf(alpha, n, p0)) + 1
+    # isf returns the smallest k with sf(k) <= alpha, and sf(k) = P(X > k).
+    while k > 1 and _st.binom.sf(k - 2, n, p0) <= alpha:
+        k -= 1
+    while _st.binom.sf(k - 1, n, p0) > alpha:
+        k += 1
+    return k
+
+
+def binomial_min_excess(n: int, p0: float, alpha: float, beta: float) -> float:
+    """Smallest extra rate ``d`` with ``P(Binom(n, p0 + d) < k_alpha) <= beta``."""
+    k = binomial_threshold(n, p0, alpha)
+    lo, hi = 0.0, 1.0 - p0
+    if _st.binom.cdf(k - 1, n, p0 + hi) > beta:
+        return math.inf
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if _st.binom.cdf(k - 1, n, p0 + mid) <= beta:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def binomial_sample_size(p0: float, excess: float, alpha: float, beta: float) -> int:
+    """Smallest ``n`` (to 1 %) at which an extra rate ``excess`` over ``p0`` is caught."""
+    lo, hi = 1, 16
+    while binomial_min_excess(hi, p0, alpha, beta) > excess:
+        lo, hi = hi, hi * 2
+    while hi - lo > max(1, lo // 100):
+        mid = (lo + hi) // 2
+        if binomial_min_excess(mid, p0, alpha, beta) <= excess:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def binomial_ci(count: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval for a rate (``scipy.stats.binomtest``)."""
+    ci = _st.binomtest(int(count), int(n)).proportion_ci(confidence_level=level, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class TestResult:
+    """One statistical assertion: what was measured and what it can see.
+
+    ``smallest_detectable`` is the discrepancy (in the unit named by
+    ``discrepancy_unit``) caught with probability ``>= 1 - beta`` at this
+    ``n``; the evidence of every check quotes it.
+    """
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    statistic: float
+    threshold: float
+    passed: bool
+    n: int
+    alpha: float
+    beta: float
+    smallest_detectable: float
+    discrepancy_unit: str
+    observed: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "test": self.name, "statistic": self.statistic, "threshold": self.threshold,
+            "passed": self.passed, "n": self.n, "alpha": self.alpha, "beta": self.beta,
+            "smallest_detectable": self.smallest_detectable, "discrepancy_unit": self.discrepancy_unit,
+            "observed": self.observed, "expected": self.expected,
+        }
+
+
+def ks_test(sample: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], alpha: float, beta: float,
+            *, grid: Optional[tuple[np.ndarray, np.ndarray, np.ndarray]] = None) -> TestResult:
+    """DKWM test of ``sample`` against ``cdf`` (or the rounded law ``grid``)."""
+    n = int(np.asarray(sample).size)
+    if grid is None:
+        d, where = ks_statistic(sample, cdf)
+    else:
+        values, up, lo = grid
+        d, where = ks_statistic_grid(sample, up, lo, values)
+    eps = dkwm_epsilon(n, alpha)
+    return TestResult("dkwm_ks", d, eps, d <= eps, n, alpha, beta, dkwm_min_discrepancy(n, alpha, beta),
+                      "sup |F_true - F_law|", observed={"sup_distance": d, "at": where})
+
+
+def mean_test(sample: np.ndarray, mean: float, std: float, alpha: float, beta: float) -> TestResult:
+    """Two-sided z-test of the sample mean against the law's mean (std known)."""
+    x = np.asarray(sample, dtype=np.float64).ravel()
+    n = x.size
+    m = float(x.mean())
+    z = (m - mean) / (std / math.sqrt(n))
+    thr = z_two_sided(alpha)
+    return TestResult("mean_z", abs(z), thr, abs(z) <= thr, n, alpha, beta, mean_min_shift(n, alpha, beta),
+                      "mean shift / law std", observed={"mean": m, "shift_in_std": (m - mean) / std,
+                                                       "std": float(x.std()), "min": float(x.min()),
+                                                       "max": float(x.max())},
+                      expected={"mean": mean, "std": std})
+
+
+def variance_test(sample: np.ndarray, mean: float, variance: float, kurtosis: float,
+                  alpha: float, beta: float) -> TestResult:
+    """Two-sided z-test of ``mean((x - mu)^2)`` against the law's variance, kurtosis known."""
+    x = np.asarray(sample, dtype=np.float64).ravel()
+    n = x.size
+    v = float(np.mean((x - mean) ** 2))
+    s = variance_se(n, kurtosis)
+    z = (v / variance - 1.0) / s
+    thr = z_two_sided(alpha)
+    return TestResult("variance_z", abs(z), thr, abs(z) <= thr, n, alpha, beta,
+                      variance_min_relative_change(n, kurtosis, alpha, beta), "|var/var_law - 1|",
+                      observed={"variance": v, "std": math.sqrt(v), "std_ratio": math.sqrt(v / variance),
+                                "min": float(x.min()), "max": float(x.max())},
+                      expected={"variance": variance, "std": math.sqrt(variance), "excess_kurtosis": kurtosis})
+
+
+def excess_count_test(count: int, n: int, p0: float, alpha: float, beta: float, what: str) -> TestResult:
+    """Exact binomial test: more than ``Binom(n, p0)`` allows in a rare region?"""
+    k = binomial_threshold(n, p0, alpha)
+    lo, hi = binomial_ci(count, n)
+    return TestResult(f"binomial_{what}", float(count), float(k), count < k, n, alpha, beta,
+                      binomial_min_excess(n, p0, alpha, beta), f"extra rate of {what} values",
+                      observed={"count": int(count), "rate": count / n, "rate_ci95": [lo, hi]},
+                      expected={"rate": p0, "mean_count": p0 * n, "reject_at_count": k})
+
+
+# --------------------------------------------------------------------------- plans
+
+@dataclass(frozen=True)
+class Plan:
+    """Planned sample sizes of the default gate, from the active budget.
+
+    Attributes:
+        n_moments: values for the mean, variance and KS tests (one pooled
+            sample): the largest of the three requirements.
+        n_tails: values for the binomial count of clamped / escaped /
+            outlying values.
+        requirements: each test's own requirement, for the evidence and docs.
+    """
+
+    n_moments: int
+    n_tails: int
+    requirements: dict[str, int]
+    alpha: float
+    beta: float
+
+
+_plan_cache: dict[tuple, Plan] = {}
+
+
+def default_plan(kurtosis: float = 0.0, *, alpha: Optional[float] = None, beta: Optional[float] = None,
+                 splits: int = 1) -> Plan:
+    """Sample sizes that make the named discrepancies detectable.
+
+    Args:
+        kurtosis: Excess kurtosis of the law (sets the variance test's size).
+        alpha, beta: Override the budget's per-check rates.
+        splits: Number of sub-assertions sharing ``alpha`` inside one check.
+    """
+    b = budget()
+    a = (b.alpha if alpha is None else alpha) / splits
+    be = b.beta if beta is None else beta
+    key = (round(kurtosis, 6), a, be)
+    if key not in _plan_cache:
+        req = {
+            "mean": mean_sample_size(MEAN_SHIFT, a, be),
+            "variance": variance_sample_size(std_error_to_variance_change(STD_RELATIVE), kurtosis, a, be),
+            "ks": dkwm_sample_size(KS_DISCREPANCY, a, be),
+            "tails": binomial_sample_size(TAIL_NULL_RATE, EXCESS_RATE, a, be),
+        }
+        _plan_cache[key] = Plan(max(req["mean"], req["variance"], req["ks"]), req["tails"], req, a, be)
+    return _plan_cache[key]
