@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("-v", "--verbose", action="store_true", help="print every failure's evidence")
     lst = sub.add_parser("list", help="list registered specs, their checks and load errors")
     common(lst)
+    from .matrix import add_parser as _add_matrix
+
+    _add_matrix(sub)
     return parser
 
 
@@ -146,6 +149,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``initcheck`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "matrix":
+        from .matrix import run
+
+        return run(args)
     if args.command == "list":
         return _cmd_list(args)
     return _cmd_check(args, parser)

@@ -111,10 +111,27 @@ def keras() -> Any:
     return _keras
 
 
+def _keras_module_version(k: Any) -> str:
+    """``k.__version__``, or the distribution's version where the module has none.
+
+    ``tf.keras`` on TensorFlow 2.14-2.15 is the ``keras.api._v2.keras`` module,
+    which has no ``__version__`` (found by the tf215 environment: AttributeError
+    in ``versions()``); the ``keras`` 2.x wheel that TensorFlow installs says it.
+    """
+    value = getattr(k, "__version__", None)
+    if value:
+        return str(value)
+    name = "tf-keras" if str(getattr(k, "__name__", "")).startswith("tf_keras") else "keras"
+    found = _dist_version(name)
+    if found is None:  # pragma: no cover - a Keras without metadata
+        raise RuntimeError(f"cannot tell the version of {getattr(k, '__name__', k)!r}")
+    return found
+
+
 @functools.lru_cache(maxsize=None)
 def keras_major() -> int:
     """2 or 3: which Keras API is in use."""
-    return int(str(keras().__version__).split(".")[0])
+    return int(_keras_module_version(keras()).split(".")[0])
 
 
 @functools.lru_cache(maxsize=None)
@@ -128,7 +145,7 @@ def versions() -> Mapping[str, str]:
     k = keras()
     return {
         "tensorflow": t.__version__.split("+")[0],
-        "keras": str(k.__version__).split("+")[0],
+        "keras": _keras_module_version(k).split("+")[0],
         "keras_api": str(keras_major()),
     }
 
@@ -410,3 +427,35 @@ def ensure_logical_cpus(n: int = 2) -> bool:
     ok = len(t.config.list_logical_devices("CPU")) >= n
     _LOGICAL_CPUS["ok"] = ok
     return ok
+
+
+# --------------------------------------------------------------------------
+# Conventions that differ between Keras 2 and Keras 3 (added for the TF
+# matrix, additive only).  Each is read from the installed sources of
+# tf.keras 2.12-2.15 / tf_keras 2.16-2.21 and keras 3.0-3.15.
+# --------------------------------------------------------------------------
+
+
+def loss_scale_floor() -> float:
+    """Smallest value a dynamic loss scale reaches by halving after non-finite gradients.
+
+    Keras 2 (``keras/mixed_precision/loss_scale_optimizer.py``,
+    ``_DynamicLossScaleState.update``) sets ``tf.maximum(scale / multiplier, 1)``:
+    the scale never goes below 1, so ``initial_scale=1`` stays 1 after an
+    ``inf``.  Keras 3 (``keras/src/optimizers/loss_scale_optimizer.py``)
+    multiplies by 0.5 with no floor.
+    """
+    return 1.0 if keras_major() == 2 else 0.0
+
+
+def ema_starts_at_initial_weights() -> bool:
+    """Does ``use_ema``'s moving average start from the weights *before* the first step?
+
+    Keras 2 (``keras/optimizers/optimizer.py``, ``build``) creates the average
+    as a copy of the variable (``initial_value=var``) and then applies
+    ``ema = m * ema + (1 - m) * w`` after every step, the first included.
+    Keras 3 (``base_optimizer._update_model_variables_moving_average``) uses
+    momentum 0 on the first step, so the average equals the weights after
+    step 1.
+    """
+    return keras_major() == 2

@@ -38,7 +38,9 @@ def test_replay_one_case_and_json(tmp_path, capsys):
 
 
 def test_expected_failure_counts_as_ok(capsys):
-    code = main(["check", "--kind", "initializer", "--select", "keras>Constant-float64", "--check", "check_exact_values"])
+    # Orthogonal in bfloat16 raises on every TF version (declared finding).
+    code = main(["check", "--kind", "initializer", "--select", "keras>Orthogonal-bfloat16",
+                 "--check", "check_output_contract"])
     assert code == 0
     assert "1 xfailed" in capsys.readouterr().out
 

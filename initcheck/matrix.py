@@ -1,0 +1,415 @@
+"""The matrix summary: environment x spec -> passed / failed / expected failure.
+
+Each tox environment of the TensorFlow matrix (see ``tox.ini``) leaves its
+files in one results folder:
+
+* ``ENV.xml`` -- the JUnit XML of the README's test command (``pytest``).
+  The gate (``tests/test_gate.py``) runs the whole battery as tests with ids
+  ``test_battery[keras>GlorotUniform-check_seed_contract]``, so the spec x
+  environment table is read from these ids;
+* ``ENV.versions.json`` -- the TensorFlow/Keras versions in use;
+* optionally ``ENV.json`` -- the outcomes of ``initcheck check --json`` (the
+  same battery run by the CLI); when present it is the source of the spec
+  table and of the versions;
+* optionally ``ENV.wall`` -- the wall time of the whole environment in
+  seconds (written by ``.ci/matrix-edges.sh``).
+
+:func:`write_table` reads them all and writes one markdown page: the
+versions and totals per environment, one row per spec with one cell per
+environment, one row per test module, and every expected failure and
+failure with its reason, so the differences between TensorFlow/Keras
+versions are visible at a glance and a reviewer can see that every red cell
+is declared.
+
+    initcheck matrix .tox/results -o docs/matrix.md
+    python -m initcheck.matrix .tox/results -o docs/matrix.md
+
+This module imports no TensorFlow: it only reads files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+__all__ = [
+    "EnvResult",
+    "STATUSES",
+    "read_junit",
+    "read_battery_json",
+    "load_results",
+    "render",
+    "write_table",
+    "add_parser",
+    "run",
+    "main",
+]
+
+#: Statuses, in the order they are shown.  ``xpassed`` is an *unexpected*
+#: pass of a strict expected failure and counts as bad.
+STATUSES: tuple[str, ...] = ("passed", "xfailed", "skipped", "failed", "error", "xpassed")
+BAD: tuple[str, ...] = ("failed", "error", "xpassed")
+_SHORT = {"passed": "pass", "xfailed": "xfail", "skipped": "skip", "failed": "FAIL", "error": "ERROR",
+          "xpassed": "XPASS"}
+
+
+@dataclass
+class EnvResult:
+    """What one environment left behind.
+
+    Attributes:
+        name: The tox environment name (``tf212``, ``tf216-legacy``...).
+        versions: Installed versions from the battery JSON (``tensorflow``,
+            ``keras``, ``keras_api``), empty when the JSON is missing.
+        tests: ``{test module: Counter(status)}`` from the JUnit XML.
+        test_seconds: The pytest run's time from the JUnit XML.
+        battery: ``{spec: Counter(status)}`` from the battery JSON, else from
+            the battery's test ids in the JUnit XML.
+        battery_seconds: Sum of the battery outcomes' times.
+        notes: ``[(kind, where, text)]`` -- every expected failure, failure,
+            error and unexpected pass with its first line, and load errors.
+        wall_seconds: The environment's wall time, if recorded.
+        missing: Which of the two files were absent or unreadable.
+    """
+
+    name: str
+    versions: dict = field(default_factory=dict)
+    tests: "OrderedDict[str, Counter]" = field(default_factory=OrderedDict)
+    test_seconds: Optional[float] = None
+    battery: "OrderedDict[str, Counter]" = field(default_factory=OrderedDict)
+    battery_seconds: Optional[float] = None
+    notes: list = field(default_factory=list)
+    wall_seconds: Optional[float] = None
+    missing: list = field(default_factory=list)
+
+    def totals(self, which: str) -> Counter:
+        """Status counts over all tests (``which="tests"``) or battery items (``"battery"``)."""
+        out: Counter = Counter()
+        for counts in getattr(self, which).values():
+            out.update(counts)
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed: every non-pass is a declared expected failure or a skip."""
+        bad = any(self.totals("tests")[s] for s in BAD) or any(self.totals("battery")[s] for s in BAD)
+        return not bad and not self.missing and not any(k == "load error" for k, _, _ in self.notes)
+
+
+def _first_line(text: Optional[str], limit: int = 160) -> str:
+    line = (text or "").strip().split("\n")[0].strip()
+    line = line.replace("|", "\\|")
+    return line if len(line) <= limit else line[: limit - 1] + "\u2026"
+
+
+def _junit_status(case: ET.Element) -> tuple[str, str]:
+    """(status, message) of one ``<testcase>`` as pytest writes it."""
+    for child in case:
+        tag = child.tag
+        msg = child.get("message") or (child.text or "")
+        if tag == "failure":
+            # A strict xfail that passed is written as a failure "[XPASS(strict)]".
+            return ("xpassed" if "XPASS(strict)" in msg else "failed"), msg
+        if tag == "error":
+            return "error", msg
+        if tag == "skipped":
+            return ("xfailed" if child.get("type") == "pytest.xfail" else "skipped"), msg
+    return "passed", ""
+
+
+def _module_of(case: ET.Element) -> str:
+    """``tests/test_x.py`` from pytest's ``classname`` (``tests.test_x.TestY``)."""
+    classname = case.get("classname") or ""
+    file_attr = case.get("file")
+    if file_attr:
+        return file_attr
+    parts = classname.split(".")
+    # Drop trailing class names (CamelCase) to get the module path.
+    while len(parts) > 1 and parts[-1][:1].isupper():
+        parts.pop()
+    return "/".join(parts) + ".py" if parts and parts[0] else "(unnamed)"
+
+
+#: A battery test id: ``test_battery[keras>GlorotUniform-check_seed_contract]``.
+_BATTERY_ID = re.compile(r"^\w+\[(?P<spec>[^\[\]]*>[^\[\]]*?)-(?P<check>check_\w+)\]$")
+
+
+def read_junit(path: Union[str, Path]) -> tuple["OrderedDict[str, Counter]", Optional[float], list,
+                                                 "OrderedDict[str, Counter]", float]:
+    """Per-module counts, total time, notes, per-spec battery counts and battery time from JUnit XML.
+
+    Battery tests are recognised by their id (``name[spec-check_x]`` with a
+    ``>`` in the spec's qualified name), whatever test module runs them.
+
+    Raises:
+        ValueError: the file is not JUnit XML (the message names it).
+    """
+    try:
+        root = ET.parse(str(path)).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f"{path}: not valid JUnit XML ({exc})") from None
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    if root.tag not in ("testsuite", "testsuites"):
+        raise ValueError(f"{path}: root element is <{root.tag}>, expected <testsuites> or <testsuite>")
+    modules: "OrderedDict[str, Counter]" = OrderedDict()
+    battery: "OrderedDict[str, Counter]" = OrderedDict()
+    notes = []
+    seconds = 0.0
+    battery_seconds = 0.0
+    have_time = False
+    for suite in suites:
+        if suite.get("time") is not None:
+            seconds += float(suite.get("time"))
+            have_time = True
+        for case in suite.iter("testcase"):
+            status, msg = _junit_status(case)
+            module = _module_of(case)
+            modules.setdefault(module, Counter())[status] += 1
+            found = _BATTERY_ID.match(case.get("name") or "")
+            if found:
+                battery.setdefault(found.group("spec"), Counter())[status] += 1
+                battery_seconds += float(case.get("time") or 0.0)
+            if status != "passed" and status != "skipped":
+                notes.append((status, f"{module}::{case.get('name')}", _first_line(msg)))
+    return modules, (seconds if have_time else None), notes, battery, battery_seconds
+
+
+def _xfail_reason(message: str) -> str:
+    for line in (message or "").split("\n"):
+        if "expected failure:" in line:
+            return line.split("expected failure:", 1)[1].strip()
+    return message
+
+
+def read_battery_json(path: Union[str, Path]) -> tuple[dict, "OrderedDict[str, Counter]", float, list]:
+    """Versions, per-spec status counts, total seconds and notes from ``initcheck check --json``.
+
+    Raises:
+        ValueError: the file is not such a JSON document (the message names it).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("outcomes"), list):
+        raise ValueError(f"{path}: expected an object with an 'outcomes' list (from `initcheck check --json`)")
+    specs: "OrderedDict[str, Counter]" = OrderedDict()
+    notes = []
+    seconds = 0.0
+    for outcome in data["outcomes"]:
+        spec = str(outcome.get("spec", "?"))
+        status = str(outcome.get("status", "error"))
+        specs.setdefault(spec, Counter())[status] += 1
+        seconds += float(outcome.get("seconds") or 0.0)
+        if status in ("xfailed",) + BAD:
+            text = _xfail_reason(outcome.get("message", "")) if status == "xfailed" else outcome.get("message", "")
+            notes.append((status, f"{spec} / {outcome.get('check', '?')}", _first_line(text)))
+    for err in data.get("load_errors") or []:
+        notes.append(("load error", "plugin", _first_line(str(err))))
+    versions = {k: str(v) for k, v in dict(data.get("versions") or {}).items()}
+    return versions, specs, seconds, notes
+
+
+_ENV_RE = re.compile(r"^tf(\d)(\d+)(.*)$")
+
+
+def _env_key(name: str) -> tuple:
+    """Order ``tf212 < tf215 < tf216 < tf216-keras30 < tf216-legacy < tf221``."""
+    m = _ENV_RE.match(name)
+    if not m:
+        return (1, name)
+    return (0, int(m.group(1)), int(m.group(2)), m.group(3))
+
+
+def load_results(results_dir: Union[str, Path]) -> list[EnvResult]:
+    """Every environment found in ``results_dir`` (by ``*.xml`` / ``*.json`` stem), in version order.
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+        ValueError: it holds no result files.
+    """
+    folder = Path(results_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"results folder {folder} does not exist: run the tox environments first "
+                                "(`tox -e tf212,tf221`), they write ENV.xml and ENV.json there")
+    stems = {p.stem for p in folder.glob("*.xml")} | {p.stem for p in folder.glob("*.json")}
+    names = sorted({s[: -len(".versions")] if s.endswith(".versions") else s for s in stems}, key=_env_key)
+    if not names:
+        raise ValueError(f"{folder} holds no ENV.xml / ENV.json result files")
+    out = []
+    for name in names:
+        env = EnvResult(name)
+        xml_path, json_path, wall_path = folder / f"{name}.xml", folder / f"{name}.json", folder / f"{name}.wall"
+        versions_path = folder / f"{name}.versions.json"
+        if versions_path.exists():
+            try:
+                env.versions = {k: str(v) for k, v in json.loads(versions_path.read_text()).items()}
+            except (ValueError, AttributeError) as exc:
+                env.missing.append(f"{versions_path.name}: unreadable ({exc})")
+        if xml_path.exists():
+            try:
+                env.tests, env.test_seconds, notes, battery, battery_seconds = read_junit(xml_path)
+                env.notes.extend(("pytest " + k, w, t) for k, w, t in notes)
+                env.battery, env.battery_seconds = battery, (battery_seconds if battery else None)
+            except ValueError as exc:
+                env.missing.append(str(exc))
+        elif not json_path.exists():
+            env.missing.append(f"{xml_path.name} missing (pytest did not finish)")
+        if json_path.exists():
+            try:
+                versions, env.battery, env.battery_seconds, notes = read_battery_json(json_path)
+                env.versions = versions or env.versions
+                env.notes.extend(notes)
+            except ValueError as exc:
+                env.missing.append(str(exc))
+        if wall_path.exists():
+            try:
+                env.wall_seconds = float(wall_path.read_text().strip().split()[0])
+            except (ValueError, IndexError):
+                pass
+        out.append(env)
+    return out
+
+
+def _cell(counts: Optional[Counter]) -> str:
+    if not counts:
+        return "\u2014"
+    bad = [f"**{_SHORT[s]} {counts[s]}**" for s in BAD if counts[s]]
+    rest = [f"{_SHORT[s]} {counts[s]}" for s in ("passed", "xfailed", "skipped") if counts[s]]
+    return " \u00b7 ".join(bad + rest)
+
+
+def _verdict(counts: Optional[Counter]) -> str:
+    """One word for a spec in an environment: passed / failed / expected failure."""
+    if not counts:
+        return "\u2014"
+    if any(counts[s] for s in BAD):
+        return "**failed**"
+    if counts["xfailed"]:
+        return "expected failure"
+    if counts["passed"]:
+        return "passed"
+    return "skipped"
+
+
+def _secs(value: Optional[float]) -> str:
+    if value is None:
+        return "\u2014"
+    value = float(value)
+    return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def render(envs: Sequence[EnvResult], *, title: str = "TensorFlow matrix", when: Optional[str] = None,
+           note: str = "") -> str:
+    """The markdown page for ``envs`` (see the module docstring)."""
+    when = when or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"# {title}", "", f"Generated {when} by `initcheck matrix` from {len(envs)} environment(s)."]
+    if note:
+        lines += ["", note]
+    lines += ["", "Cells read: **passed** -- every check passed; **expected failure** -- at least one check failed "
+              "exactly as a declared, versioned expected failure of the spec says (strict xfail); **failed** -- "
+              "a failure, an error or an unexpected pass (the run is red); \u2014 -- the spec does not exist on "
+              "that environment (its Keras lacks the object).", ""]
+    lines += ["## Environments", "",
+              "| env | TensorFlow | Keras | API | pytest | battery | pytest time | battery time | wall | verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for env in envs:
+        v = env.versions
+        lines.append(
+            f"| {env.name} | {v.get('tensorflow', '?')} | {v.get('keras', '?')} | {v.get('keras_api', '?')} "
+            f"| {_cell(env.totals('tests'))} | {_cell(env.totals('battery'))} | {_secs(env.test_seconds)} "
+            f"| {_secs(env.battery_seconds)} | {_secs(env.wall_seconds)} | {'ok' if env.ok else '**red**'} |")
+    specs: "OrderedDict[str, None]" = OrderedDict()
+    for env in envs:
+        for spec in env.battery:
+            specs.setdefault(spec, None)
+    header = "| spec | " + " | ".join(e.name for e in envs) + " |"
+    rule = "|---|" + "---|" * len(envs)
+    if specs:
+        lines += ["", "## Battery: spec \u00d7 environment", "", header, rule]
+        for spec in specs:
+            lines.append(f"| `{spec}` | " + " | ".join(_verdict(e.battery.get(spec)) for e in envs) + " |")
+        lines += ["", "### Counts per check", "", header, rule]
+        for spec in specs:
+            lines.append(f"| `{spec}` | " + " | ".join(_cell(e.battery.get(spec)) for e in envs) + " |")
+    modules: "OrderedDict[str, None]" = OrderedDict()
+    for env in envs:
+        for module in env.tests:
+            modules.setdefault(module, None)
+    if modules:
+        lines += ["", "## Test suite (`pytest`): module \u00d7 environment", "",
+                  header.replace("| spec |", "| module |"), rule]
+        for module in modules:
+            lines.append(f"| `{module}` | " + " | ".join(_cell(e.tests.get(module)) for e in envs) + " |")
+    noted = [(e.name, k, w, t) for e in envs for k, w, t in e.notes]
+    lines += ["", "## Expected failures, failures and errors", ""]
+    if noted:
+        lines += ["| env | status | where | reason / message |", "|---|---|---|---|"]
+        for name, kind, where, text in noted:
+            lines.append(f"| {name} | {kind} | `{where}` | {text} |")
+    else:
+        lines.append("None.")
+    problems = [(e.name, m) for e in envs for m in e.missing]
+    if problems:
+        lines += ["", "## Missing results", ""] + [f"- {name}: {m}" for name, m in problems]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(results_dir: Union[str, Path], out: Union[str, Path, None] = None, *, note: str = "",
+                when: Optional[str] = None) -> list[EnvResult]:
+    """Read ``results_dir`` and write the markdown table to ``out`` (stdout when ``None`` or ``-``).
+
+    Returns the environments read, so a caller can decide its exit status.
+    """
+    envs = load_results(results_dir)
+    text = render(envs, note=note, when=when)
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+    else:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+    return envs
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add the ``matrix`` subcommand to ``initcheck``'s subparsers."""
+    p = sub.add_parser("matrix", help="summarise a tox matrix run (ENV.xml / ENV.json) as a markdown table")
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder the tox environments wrote to (.tox/results)")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="markdown file to write (default stdout)")
+    p.add_argument("--note", default="", help="a paragraph put under the title (e.g. the machine and the date)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when an environment is red (a failure, an unexpected pass or a missing file)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed ``matrix`` subcommand; 0 on success, 1 when ``--strict`` and a run was red, 2 on bad input."""
+    try:
+        envs = write_table(args.results_dir, args.output, note=args.note)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"initcheck matrix: {exc}", file=sys.stderr)
+        return 2
+    red = [e.name for e in envs if not e.ok]
+    target = "stdout" if args.output in (None, "-") else args.output
+    print(f"{len(envs)} environment(s) -> {target}; red: {', '.join(red) or 'none'}", file=sys.stderr)
+    return 1 if (args.strict and red) else 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m initcheck.matrix RESULTS_DIR -o FILE``."""
+    parser = argparse.ArgumentParser(prog="initcheck matrix", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    add_parser(sub)
+    return run(parser.parse_args(["matrix", *(argv if argv is not None else sys.argv[1:])]))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
