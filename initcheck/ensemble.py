@@ -1,0 +1,441 @@
+"""Batched ensembles: S seeds of one cell trained together in one compiled graph.
+
+Why: a success *rate* needs tens of seeds per (initializer, optimizer,
+task) cell, and S separate ``model.fit`` calls pay S times the Python,
+tracing and dispatch overhead of a tiny network.  Here every weight is one
+variable with a leading seed axis -- a kernel is ``(S, fan_in, fan_out)``,
+a bias ``(S, 1, fan_out)`` -- the forward pass is a batched matmul, and the
+loss handed to the optimizer is the *sum* of the S per-seed losses.  Since
+seed ``s``'s loss depends only on slice ``s``, the gradient of the sum
+restricted to slice ``s`` is exactly seed ``s``'s own gradient, and an
+*element-wise* optimizer (SGD, momentum, Adam, RMSprop, Adagrad, ...)
+updates every slice as S separate optimizers would.  The whole training
+loop (all steps) runs inside one ``tf.function`` (XLA-compiled by default).
+
+What breaks the equivalence is any optimizer whose update of one entry
+reads other entries of the same variable: a per-variable or global gradient
+norm (``clipnorm``, ``global_clipnorm``), a trust ratio (LAMB), factored
+second moments (Adafactor), orthogonalised updates (Muon), a shared dynamic
+loss scale.  :func:`elementwise_capability` refuses those with an error that
+says what to do; :func:`run_cell` can fall back to a per-seed loop instead.
+
+Seeds.  Kernel ``l`` of ensemble member ``s`` is drawn by the initializer
+built for :func:`layer_seed` ``(seed_s, l)``, so layers of the same shape
+get different values (a seeded Keras initializer returns the *same* values
+on every call).  Data are identical across seeds (full-batch training), so
+the seed only chooses the initial weights -- and, for landscapes, the start.
+
+This module imports TensorFlow lazily through :mod:`initcheck.keras_compat`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from . import keras_compat as kc
+
+__all__ = [
+    "Trajectories",
+    "NonElementwiseOptimizer",
+    "ELEMENTWISE_KERAS_RULES",
+    "elementwise_capability",
+    "build_optimizer",
+    "layer_seed",
+    "initial_kernels",
+    "CompiledEnsemble",
+    "train_params",
+    "learning_params",
+    "learning_trainer",
+    "landscape_trainer",
+    "train_learning_task",
+    "train_landscape",
+    "train_per_seed_keras",
+    "keras_reference_model",
+]
+
+#: Keras optimizer classes whose documented update rule is element-wise
+#: (each entry's new value reads only that entry's gradient and state).
+#: Declared data about the Keras built-ins, used only when the optimizer
+#: comes without a spec carrying the ``elementwise`` capability tag.
+ELEMENTWISE_KERAS_RULES: frozenset = frozenset({
+    "SGD", "Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Ftrl", "Lion",
+})
+
+#: Spec tags meaning "one entry's update reads other entries" (refused).
+NON_ELEMENTWISE_TAGS: frozenset = frozenset({"non_elementwise", "layerwise", "factored", "orthogonalized"})
+
+#: Instance options that couple the entries of a variable (or all variables).
+COUPLING_OPTIONS: tuple[str, ...] = ("clipnorm", "global_clipnorm")
+
+
+class NonElementwiseOptimizer(ValueError):
+    """The optimizer's update couples entries, so a batched ensemble is not S separate runs."""
+
+
+def elementwise_capability(optimizer: Any, spec: Any = None) -> tuple[bool, str]:
+    """Can ``optimizer`` train a batched ensemble exactly like S separate models?
+
+    Decided by capability, in this order: the spec's tags (``elementwise``
+    accepts, :data:`NON_ELEMENTWISE_TAGS` refuse); coupling options set on
+    the instance (``clipnorm``, ``global_clipnorm``: a norm over the whole
+    variable mixes the seeds); a loss-scale wrapper (one shared scale); then
+    the declared table :data:`ELEMENTWISE_KERAS_RULES` of Keras's own rules.
+
+    Returns:
+        ``(ok, reason)``.
+    """
+    tags = set(getattr(spec, "tags", ()) or ())
+    bad = tags & NON_ELEMENTWISE_TAGS
+    if bad:
+        return False, f"its spec declares {sorted(bad)}"
+    for opt in COUPLING_OPTIONS:
+        if getattr(optimizer, opt, None) not in (None, 0, 0.0):
+            return False, f"{opt}={getattr(optimizer, opt)} clips by a norm over whole variables, mixing the seeds"
+    if hasattr(optimizer, "inner_optimizer") or hasattr(optimizer, "dynamic_scale") or hasattr(optimizer, "loss_scale"):
+        return False, "a loss-scale optimizer shares one dynamic scale across all seeds"
+    if "elementwise" in tags:
+        return True, "its spec declares 'elementwise'"
+    cls = type(optimizer).__name__
+    if cls in ELEMENTWISE_KERAS_RULES and type(optimizer).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
+        return True, f"Keras {cls} has a documented element-wise rule"
+    return False, (f"{type(optimizer).__module__}.{cls} is not known to be element-wise; tag its spec "
+                   "'elementwise' if each entry's update reads only that entry's gradient and state")
+
+
+def build_optimizer(optimizer: Any, learning_rate: Optional[float] = None, **hparams: Any) -> Any:
+    """A fresh optimizer from a Keras class name, a spec (``factory(**hp)``) or an instance.
+
+    A fresh object per cell matters: Keras optimizers keep per-variable state.
+    """
+    kwargs = dict(hparams)
+    if learning_rate is not None:
+        kwargs["learning_rate"] = learning_rate
+    if isinstance(optimizer, str):
+        return kc.optimizer_class(optimizer)(**kwargs)
+    if hasattr(optimizer, "apply_gradients"):
+        if kwargs:
+            raise ValueError("pass hyperparameters with a class name or a spec, not with a built optimizer")
+        return optimizer
+    factory = getattr(optimizer, "factory", None)
+    if callable(factory):
+        return factory(**kwargs)
+    raise TypeError(f"expected a Keras optimizer name, an object with factory(**hparams) or an optimizer, "
+                    f"got {optimizer!r}")
+
+
+def layer_seed(seed: int, layer: int) -> int:
+    """The initializer seed of kernel ``layer`` for ensemble member ``seed``.
+
+    ``seed * 1009 + layer``: distinct for every (seed, layer) with fewer
+    than 1009 layers, and within ``int32`` for seeds below ~2.1 million.
+    """
+    value = int(seed) * 1009 + int(layer)
+    if not 0 <= value < 2**31:
+        raise ValueError(f"seed {seed} too large for layer seeds (need 0 <= seed < 2_128_000)")
+    return value
+
+
+def _make_initializer(init: Any, seed: int) -> Any:
+    factory = getattr(init, "factory", None)
+    if callable(factory):  # an InitializerSpec
+        return factory(seed)
+    return init(seed)  # a bare factory(seed) -> initializer
+
+
+def initial_kernels(init: Any, shapes: Sequence[tuple[int, int]], seeds: Sequence[int]) -> list[np.ndarray]:
+    """``[(S, fan_in, fan_out)]``: kernel ``l`` of member ``s`` from ``init`` at :func:`layer_seed`.
+
+    Args:
+        init: An initializer spec (``factory(seed)``) or a ``factory(seed)``.
+        shapes: Kernel shapes, input to output.
+        seeds: Ensemble seeds.
+    """
+    out = []
+    for layer, shape in enumerate(shapes):
+        slices = []
+        for s in seeds:
+            value = kc.to_numpy(_make_initializer(init, layer_seed(s, layer))(tuple(shape), dtype="float32"))
+            if value.shape != tuple(shape):
+                raise ValueError(f"initializer returned shape {value.shape} for kernel shape {tuple(shape)}")
+            slices.append(value.astype(np.float32))
+        out.append(np.stack(slices))
+    return out
+
+
+@dataclass
+class Trajectories:
+    """Per-step records of an ensemble run.
+
+    Attributes:
+        losses: ``(steps + 1, S)``: row ``t`` is the training loss after ``t``
+            updates (row 0 at the initial weights).
+        metrics: ``(steps + 1, S)``: the task's success metric, same rows.
+        params: Final values, seed axis first.
+        seeds: The ensemble's seeds.
+        seconds: Wall time of the training call (tracing included).
+    """
+
+    losses: np.ndarray
+    metrics: np.ndarray
+    params: list[np.ndarray]
+    seeds: list[int]
+    seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class CompiledEnsemble:
+    """A compiled training loop for seed-batched parameters of fixed shapes.
+
+    Compiling (tracing + XLA) costs seconds; the loop itself is often
+    cheaper.  One object is therefore reused for every cell that shares
+    the task, the optimizer setting, the number of seeds and the budget: a
+    :meth:`run` assigns the new initial values to the same variables and
+    restores the optimizer's freshly built state (slots, iteration count)
+    from a snapshot, so each run is exactly a fresh training.
+
+    Args:
+        shapes: Shapes of the parameters, seed axis first.
+        per_seed_loss: ``f(params) -> (S,)`` tensor, seed ``s``'s loss
+            reading only slice ``s`` of every parameter.
+        optimizer: A fresh Keras optimizer instance (built here).
+        steps: Number of updates per run.
+        per_seed_metric: ``f(params) -> (S,)`` success metric (default: the loss).
+        spec: The optimizer's spec, if any (for :func:`elementwise_capability`).
+        jit: XLA-compile the loop.
+        check_elementwise: Refuse optimizers that couple entries.
+
+    Raises:
+        NonElementwiseOptimizer: When the optimizer couples entries.
+    """
+
+    def __init__(self, shapes: Sequence[tuple[int, ...]], per_seed_loss: Callable[[list[Any]], Any],
+                 optimizer: Any, steps: int, *, per_seed_metric: Optional[Callable[[list[Any]], Any]] = None,
+                 spec: Any = None, jit: bool = True, check_elementwise: bool = True) -> None:
+        tf = kc.tf()
+        if check_elementwise:
+            ok, reason = elementwise_capability(optimizer, spec)
+            if not ok:
+                raise NonElementwiseOptimizer(
+                    f"cannot train a batched ensemble with {type(optimizer).__name__}: {reason}. "
+                    "Use the per-seed loop (run_cell(..., fallback='loop')) or an element-wise optimizer.")
+        self.shapes = [tuple(int(d) for d in s) for s in shapes]
+        self.steps = int(steps)
+        self.n_seeds = self.shapes[0][0]
+        self.variables = [tf.Variable(tf.zeros(s, tf.float32)) for s in self.shapes]
+        self.optimizer = optimizer
+        optimizer.build(self.variables)
+        self._fresh = [kc.to_numpy(v) for v in optimizer.variables]
+        metric_fn = per_seed_metric or per_seed_loss
+        variables = self.variables
+        n = self.steps
+
+        def body() -> Any:
+            losses = tf.TensorArray(tf.float32, size=n + 1)
+            metrics = tf.TensorArray(tf.float32, size=n + 1)
+            for i in tf.range(n):
+                with tf.GradientTape() as tape:
+                    per = per_seed_loss(variables)
+                    total = tf.reduce_sum(per)
+                grads = tape.gradient(total, variables)
+                losses = losses.write(i, per)
+                metrics = metrics.write(i, tf.cast(metric_fn(variables), tf.float32))
+                optimizer.apply_gradients(zip(grads, variables))
+            losses = losses.write(n, per_seed_loss(variables))
+            metrics = metrics.write(n, tf.cast(metric_fn(variables), tf.float32))
+            return losses.stack(), metrics.stack()
+
+        self._fn = tf.function(body, jit_compile=jit, autograph=True)
+
+    def run(self, params0: Sequence[np.ndarray]) -> Trajectories:
+        """Train from ``params0`` (seed axis first) with a fresh optimizer state."""
+        if [tuple(np.shape(p)) for p in params0] != self.shapes:
+            raise ValueError(f"parameter shapes {[np.shape(p) for p in params0]} != compiled {self.shapes}")
+        for var, value in zip(self.variables, params0):
+            var.assign(np.asarray(value, dtype=np.float32))
+        for var, value in zip(self.optimizer.variables, self._fresh):
+            var.assign(value)
+        start = time.perf_counter()
+        losses, metrics = self._fn()
+        losses, metrics = kc.to_numpy(losses), kc.to_numpy(metrics)
+        seconds = time.perf_counter() - start
+        shape = (self.steps + 1, self.n_seeds)
+        return Trajectories(losses=losses.reshape(shape), metrics=metrics.reshape(shape),
+                            params=[kc.to_numpy(v) for v in self.variables], seeds=[], seconds=seconds)
+
+
+def train_params(params0: Sequence[np.ndarray], per_seed_loss: Callable[[list[Any]], Any],
+                 optimizer: Any, steps: int, *, per_seed_metric: Optional[Callable[[list[Any]], Any]] = None,
+                 spec: Any = None, jit: bool = True, check_elementwise: bool = True) -> Trajectories:
+    """Train seed-batched parameters with one optimizer in one compiled loop (see :class:`CompiledEnsemble`)."""
+    trainer = CompiledEnsemble([np.shape(p) for p in params0], per_seed_loss, optimizer, steps,
+                               per_seed_metric=per_seed_metric, spec=spec, jit=jit,
+                               check_elementwise=check_elementwise)
+    return trainer.run(params0)
+
+
+# ------------------------------------------------------------------ learning tasks
+
+def _activation(tf: Any, name: str) -> Callable[[Any], Any]:
+    table = {"relu": tf.nn.relu, "tanh": tf.tanh, "linear": lambda h: h, "sigmoid": tf.sigmoid}
+    if name not in table:
+        raise ValueError(f"unknown activation {name!r}; known: {sorted(table)}")
+    return table[name]
+
+
+def _mlp_fns(task: Any) -> tuple[Callable, Callable]:
+    """(per-seed loss, per-seed metric) of a learning task for seed-batched weights."""
+    tf = kc.tf()
+    x = tf.constant(task.x, dtype=tf.float32)
+    y = tf.constant(task.y)
+    act = _activation(tf, task.activation)
+    n_layers = len(task.widths)
+
+    def logits(params: list[Any]) -> Any:
+        h = x[None]
+        for layer in range(n_layers):
+            h = tf.matmul(h, params[2 * layer]) + params[2 * layer + 1]
+            if layer < n_layers - 1:
+                h = act(h)
+        return h  # (S, N, out)
+
+    def loss_and_acc(params: list[Any]) -> tuple[Any, Any]:
+        z = logits(params)
+        if task.loss == "mse":
+            loss = tf.reduce_mean(tf.square(z - tf.cast(y, tf.float32)[None]), axis=[1, 2])
+            return loss, loss
+        if task.loss == "bce":
+            yy = tf.broadcast_to(tf.cast(y, tf.float32)[None], tf.shape(z))
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=yy, logits=z), axis=[1, 2])
+            acc = tf.reduce_mean(tf.cast(tf.equal(tf.cast(z > 0, tf.float32), yy), tf.float32), axis=[1, 2])
+            return loss, acc
+        if task.loss == "ce":
+            yy = tf.broadcast_to(tf.cast(y, tf.int32)[None], tf.shape(z)[:2])
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yy, logits=z), axis=1)
+            acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(z, axis=-1, output_type=tf.int32), yy), tf.float32),
+                                 axis=1)
+            return loss, acc
+        raise ValueError(f"unknown loss {task.loss!r}")
+
+    def loss_fn(params: list[Any]) -> Any:
+        return loss_and_acc(params)[0]
+
+    def metric_fn(params: list[Any]) -> Any:
+        return loss_and_acc(params)[1]
+
+    return loss_fn, metric_fn
+
+
+def learning_params(task: Any, init: Any, seeds: Sequence[int]) -> list[np.ndarray]:
+    """Initial ``[kernel_0, bias_0, kernel_1, ...]`` for every seed (biases zero)."""
+    kernels = initial_kernels(init, task.kernel_shapes(), seeds)
+    out: list[np.ndarray] = []
+    for k in kernels:
+        out += [k, np.zeros((k.shape[0], 1, k.shape[2]), dtype=np.float32)]
+    return out
+
+
+def learning_trainer(task: Any, optimizer: Any, n_seeds: int, *, steps: Optional[int] = None, spec: Any = None,
+                     jit: bool = True, check_elementwise: bool = True) -> CompiledEnsemble:
+    """A compiled loop for ``task``'s network with ``n_seeds`` members (reusable across initializers)."""
+    shapes: list[tuple[int, ...]] = []
+    for fan_in, fan_out in task.kernel_shapes():
+        shapes += [(n_seeds, fan_in, fan_out), (n_seeds, 1, fan_out)]
+    loss_fn, metric_fn = _mlp_fns(task)
+    return CompiledEnsemble(shapes, loss_fn, optimizer, steps or task.steps, per_seed_metric=metric_fn, spec=spec,
+                            jit=jit, check_elementwise=check_elementwise)
+
+
+def landscape_trainer(task: Any, optimizer: Any, n_seeds: int, *, steps: Optional[int] = None, spec: Any = None,
+                      jit: bool = True, check_elementwise: bool = True) -> CompiledEnsemble:
+    """A compiled loop minimising a landscape from ``n_seeds`` starts."""
+    tf = kc.tf()
+
+    def loss_fn(params: list[Any]) -> Any:
+        return task.loss(params[0], tf)
+
+    return CompiledEnsemble([(n_seeds, task.dim)], loss_fn, optimizer, steps or task.steps, spec=spec, jit=jit,
+                            check_elementwise=check_elementwise)
+
+
+def train_learning_task(task: Any, init: Any, optimizer: Any, seeds: Sequence[int], *, steps: Optional[int] = None,
+                        spec: Any = None, jit: bool = True, check_elementwise: bool = True) -> Trajectories:
+    """Train ``task``'s network from ``init`` for every seed at once.
+
+    Args:
+        task: A :class:`~initcheck.tasks.LearningTask`.
+        init: An initializer spec or ``factory(seed)`` for every kernel.
+        optimizer: A fresh Keras optimizer instance.
+        seeds: Ensemble seeds.
+        steps: Defaults to the task's budget.
+    """
+    trainer = learning_trainer(task, optimizer, len(seeds), steps=steps, spec=spec, jit=jit,
+                               check_elementwise=check_elementwise)
+    traj = trainer.run(learning_params(task, init, seeds))
+    traj.seeds = [int(s) for s in seeds]
+    return traj
+
+
+def train_landscape(task: Any, optimizer: Any, seeds: Sequence[int], *, steps: Optional[int] = None,
+                    spec: Any = None, jit: bool = True, check_elementwise: bool = True) -> Trajectories:
+    """Minimise a landscape from every seed's start at once."""
+    trainer = landscape_trainer(task, optimizer, len(seeds), steps=steps, spec=spec, jit=jit,
+                                check_elementwise=check_elementwise)
+    traj = trainer.run(task.initial_params(list(seeds)))
+    traj.seeds = [int(s) for s in seeds]
+    return traj
+
+
+# ------------------------------------------------------------------ the naive loop
+
+def keras_reference_model(task: Any, init: Any, seed: int) -> Any:
+    """One ordinary Keras model of ``task``'s network for one seed (kernels at :func:`layer_seed`)."""
+    keras = kc.keras()
+    inp = keras.Input(shape=(task.input_dim,))
+    h = inp
+    for layer, width in enumerate(task.widths):
+        last = layer == len(task.widths) - 1
+        h = keras.layers.Dense(width, activation=None if last else task.activation,
+                               kernel_initializer=_make_initializer(init, layer_seed(seed, layer)),
+                               bias_initializer="zeros")(h)
+    return keras.Model(inp, h)
+
+
+def _keras_loss(task: Any) -> Any:
+    keras = kc.keras()
+    if task.loss == "mse":
+        return keras.losses.MeanSquaredError()
+    if task.loss == "bce":
+        return keras.losses.BinaryCrossentropy(from_logits=True)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def train_per_seed_keras(task: Any, init: Any, make_optimizer: Callable[[], Any], seeds: Sequence[int], *,
+                         steps: Optional[int] = None) -> Trajectories:
+    """The naive way: one Keras model and one ``model.fit`` per seed.
+
+    Full-batch, unshuffled, one epoch per step, so ``history["loss"][t]`` is
+    the loss after ``t`` updates -- the same quantity as
+    :attr:`Trajectories.losses` row ``t``.  Used as the reference that the
+    batched ensemble must reproduce, and as the baseline of the speed-up
+    benchmark.
+    """
+    n = steps or task.steps
+    losses, finals = [], []
+    start = time.perf_counter()
+    for s in seeds:
+        model = keras_reference_model(task, init, int(s))
+        model.compile(optimizer=make_optimizer(), loss=_keras_loss(task))
+        hist = model.fit(task.x, task.y, batch_size=len(task.x), epochs=n, shuffle=False, verbose=0)
+        final = float(model.evaluate(task.x, task.y, batch_size=len(task.x), verbose=0))
+        losses.append(list(hist.history["loss"]) + [final])
+        weights = model.get_weights()  # [k0, b0, k1, b1, ...]
+        finals.append(weights)
+    seconds = time.perf_counter() - start
+    arr = np.asarray(losses, dtype=np.float64).T
+    params = [np.stack([f[i] if i % 2 == 0 else f[i][None] for f in finals]) for i in range(len(finals[0]))]
+    return Trajectories(losses=arr, metrics=arr.copy(), params=params, seeds=[int(s) for s in seeds],
+                        seconds=seconds)

@@ -1,0 +1,179 @@
+"""The batched ensemble is S separate trainings, and refuses optimizers for which it would not be.
+
+The reference is the naive way -- one ordinary Keras model and one
+``model.fit`` per seed (:func:`initcheck.ensemble.train_per_seed_keras`) --
+not the ensemble code itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from initcheck import ensemble as E
+from initcheck.convergence import OptimizerSetting, run_cell
+from initcheck.tasks import LearningTask, get_task
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+SEEDS = [0, 3, 11]
+STEPS = 12
+
+OPTIMIZERS = {
+    "sgd": ("SGD", {"learning_rate": 0.05}),
+    "momentum": ("SGD", {"learning_rate": 0.02, "momentum": 0.9, "nesterov": True}),
+    "adam": ("Adam", {"learning_rate": 0.01}),
+    "rmsprop": ("RMSprop", {"learning_rate": 0.01}),
+    "adagrad": ("Adagrad", {"learning_rate": 0.05}),
+}
+
+
+@pytest.fixture(scope="module")
+def small_deep() -> LearningTask:
+    """A 6-layer ReLU version of the deep task (same construction, cheaper)."""
+    from initcheck.tasks.learning import deep_narrow_relu
+
+    return deep_narrow_relu(depth=6, width=8)
+
+
+@pytest.fixture(scope="module")
+def he():
+    from initcheck.builtin.initializers import builtin_specs
+
+    return {s.name: s for s in builtin_specs()}["HeNormal"]
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float = 2e-4, atol: float = 1e-6) -> None:
+    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=rtol, atol=atol)
+
+
+#: The default gate checks two rules (one stateless, one with two slots and a
+#: step count); ``-m slow`` checks all five.
+GATE_OPTIMIZERS = ("adam", "sgd")
+
+
+@pytest.mark.parametrize("key", [k if k in GATE_OPTIMIZERS else pytest.param(k, marks=pytest.mark.slow)
+                                 for k in sorted(OPTIMIZERS)])
+def test_batched_equals_separate_keras_models(small_deep, he, key):
+    """Same seeds, same optimizer: every loss of every step and every final weight agree to float32 tolerance."""
+    name, hp = OPTIMIZERS[key]
+    batched = E.train_learning_task(small_deep, he, E.build_optimizer(name, **hp), SEEDS, steps=STEPS)
+    separate = E.train_per_seed_keras(small_deep, he, lambda: E.build_optimizer(name, **hp), SEEDS, steps=STEPS)
+    assert batched.losses.shape == separate.losses.shape == (STEPS + 1, len(SEEDS))
+    _close(batched.losses, separate.losses)
+    for got, want in zip(batched.params, separate.params):
+        _close(got, want, atol=1e-5)
+    # The seeds really differ (otherwise equality would be trivially shared).
+    assert np.ptp(batched.losses[0]) > 1e-3
+
+
+@pytest.mark.slow
+def test_bce_task_equals_separate_keras_models(he):
+    task = get_task("xor")
+    batched = E.train_learning_task(task, he, E.build_optimizer("Adam", learning_rate=0.05), SEEDS, steps=STEPS)
+    separate = E.train_per_seed_keras(task, he, lambda: E.build_optimizer("Adam", learning_rate=0.05), SEEDS,
+                                      steps=STEPS)
+    _close(batched.losses, separate.losses)
+
+
+def test_kernel_slices_are_the_seeded_initializer_values(he, small_deep):
+    """Slice s of kernel l is exactly what the spec's initializer for layer_seed(s, l) returns."""
+    from initcheck import keras_compat as kc
+
+    kernels = E.initial_kernels(he, small_deep.kernel_shapes(), SEEDS)
+    for layer, shape in enumerate(small_deep.kernel_shapes()):
+        for i, s in enumerate(SEEDS):
+            want = kc.to_numpy(he.factory(E.layer_seed(s, layer))(shape, dtype="float32"))
+            np.testing.assert_array_equal(kernels[layer][i], want)
+    # same-shape layers of one member differ (a seeded initializer repeats itself otherwise)
+    assert not np.array_equal(kernels[1][0], kernels[2][0])
+
+
+def test_a_coupling_optimizer_is_not_equivalent_and_is_refused(small_deep, he):
+    """Teeth: clipnorm clips by the norm over the whole batched variable, so seeds interact.
+
+    Forcing the ensemble past the refusal gives trajectories that differ from
+    separate models -- the equivalence test above would catch it -- and by
+    default the ensemble refuses.
+    """
+    hp = {"learning_rate": 0.1, "clipnorm": 0.01}
+    with pytest.raises(E.NonElementwiseOptimizer, match="clipnorm"):
+        E.train_learning_task(small_deep, he, E.build_optimizer("SGD", **hp), SEEDS, steps=3)
+    forced = E.train_learning_task(small_deep, he, E.build_optimizer("SGD", **hp), SEEDS, steps=STEPS,
+                                   check_elementwise=False)
+    separate = E.train_per_seed_keras(small_deep, he, lambda: E.build_optimizer("SGD", **hp), SEEDS, steps=STEPS)
+    with pytest.raises(AssertionError):
+        _close(forced.losses, separate.losses)
+
+
+def test_refusal_is_by_capability():
+    sgd = E.build_optimizer("SGD", learning_rate=0.1)
+    assert E.elementwise_capability(sgd)[0]
+    assert not E.elementwise_capability(E.build_optimizer("SGD", learning_rate=0.1, global_clipnorm=1.0))[0]
+
+    class Spec:
+        tags = frozenset({"non_elementwise"})
+
+    assert not E.elementwise_capability(sgd, Spec())[0]
+
+    class Custom:  # an optimizer initcheck knows nothing about
+        def apply_gradients(self, pairs):  # pragma: no cover - never called
+            pass
+
+    ok, reason = E.elementwise_capability(Custom())
+    assert not ok and "elementwise" in reason
+
+    class Tagged:
+        tags = frozenset({"elementwise"})
+
+    assert E.elementwise_capability(Custom(), Tagged())[0]
+
+
+def test_fallback_loop_trains_seed_by_seed(small_deep, he):
+    """With fallback='loop' a coupling optimizer runs per seed and equals separate Keras models."""
+    setting = OptimizerSetting("clipped", "SGD", {"clipnorm": 0.5}, learning_rate=0.05)
+    with pytest.raises(E.NonElementwiseOptimizer):
+        run_cell(he, setting, small_deep, SEEDS, steps=STEPS, cache=False)
+    cell = run_cell(he, setting, small_deep, SEEDS, steps=STEPS, fallback="loop", cache=False)
+    separate = E.train_per_seed_keras(small_deep, he, lambda: E.build_optimizer("SGD", learning_rate=0.05,
+                                                                               clipnorm=0.5), SEEDS, steps=STEPS)
+    _close(cell.final_loss, separate.losses[-1])
+
+
+def test_landscape_batched_equals_one_seed_at_a_time():
+    task = get_task("rosenbrock")
+    batched = E.train_landscape(task, E.build_optimizer("Adam", learning_rate=0.02), SEEDS, steps=50)
+    for i, s in enumerate(SEEDS):
+        alone = E.train_landscape(task, E.build_optimizer("Adam", learning_rate=0.02), [s], steps=50)
+        _close(batched.losses[:, i], alone.losses[:, 0], rtol=1e-5)
+
+
+def test_compiled_trainer_reuse_restores_a_fresh_optimizer(small_deep, he):
+    """Two runs of one compiled trainer give identical trajectories (slots and iterations reset)."""
+    trainer = E.learning_trainer(small_deep, E.build_optimizer("Adam", learning_rate=0.01), len(SEEDS), steps=STEPS)
+    params = E.learning_params(small_deep, he, SEEDS)
+    first = trainer.run(params)
+    second = trainer.run(params)
+    np.testing.assert_array_equal(first.losses, second.losses)
+
+
+def test_layer_seed_range():
+    assert E.layer_seed(0, 0) == 0 and E.layer_seed(1, 0) == 1009
+    with pytest.raises(ValueError):
+        E.layer_seed(10**7, 0)
+
+
+def test_optimizer_spec_objects_are_accepted(he):
+    """An optimizer spec (anything with ``factory(**hparams)``) builds the cell's optimizer;
+    Adafactor (factored second moments) is refused by the ensemble unless the loop fallback is asked for."""
+    from initcheck.builtin.optimizers import builtin_specs as optimizer_specs
+
+    specs = {s.name: s for s in optimizer_specs()}
+    task = get_task("xor")
+    cell = run_cell(he, OptimizerSetting("adam", specs["Adam"]), task, SEEDS, steps=STEPS, cache=False)
+    plain = run_cell(he, "adam", task, SEEDS, steps=STEPS, cache=False)
+    assert cell.final_loss == plain.final_loss
+    if "Adafactor" in specs:
+        with pytest.raises(E.NonElementwiseOptimizer):
+            run_cell(he, OptimizerSetting("adafactor", specs["Adafactor"], learning_rate=0.01), task, SEEDS,
+                     steps=3, cache=False)
