@@ -25,8 +25,12 @@ __all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "hypothesis_settin
 PROFILES = ("ci", "thorough")
 
 
-def hypothesis_settings(profile: str, examples: int) -> Any:
-    """Settings for one check run (never touches the user's global profile)."""
+def hypothesis_settings(profile: str, examples: int, shrink: bool = True) -> Any:
+    """Settings for one check run (never touches the user's global profile).
+
+    ``shrink=False`` skips shrinking, for items declared to fail: their
+    minimal case is already written in the declaration's evidence.
+    """
     from hypothesis import HealthCheck, Phase, settings
 
     if profile not in PROFILES:
@@ -34,9 +38,10 @@ def hypothesis_settings(profile: str, examples: int) -> Any:
     common = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=False,
                   report_multiple_bugs=False)
     if profile == "ci":
-        return settings(max_examples=examples, derandomize=True,
-                        phases=(Phase.explicit, Phase.generate, Phase.shrink), **common)
-    return settings(max_examples=examples * 10, derandomize=False, **common)
+        phases = (Phase.explicit, Phase.generate) + ((Phase.shrink,) if shrink else ())
+        return settings(max_examples=examples, derandomize=True, phases=phases, **common)
+    phases = (Phase.explicit, Phase.reuse, Phase.generate) + ((Phase.shrink,) if shrink else ())
+    return settings(max_examples=examples * 10, derandomize=False, phases=phases, **common)
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ def _stamp(ev: Evidence, qualname: str, case: Optional[dict]) -> Evidence:
     return ev
 
 
-def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None) -> list[Evidence]:
+def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shrink: bool = True) -> list[Evidence]:
     """Run one item; raise :class:`CheckFailure` (with evidence) on failure.
 
     With ``case`` given, replay that single case instead of searching.
@@ -134,7 +139,7 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None) -> l
         return collected
     from hypothesis import given
 
-    @hypothesis_settings(profile, check.examples)
+    @hypothesis_settings(profile, check.examples, shrink)
     @given(check.strategy(spec))
     def search(c: dict) -> None:
         once(c)
@@ -191,7 +196,7 @@ def run_one(item: Item, profile: str = "ci", case: Optional[dict] = None, check_
             return Outcome(item, "skipped", reason, [], time.perf_counter() - start)
     xf = expected_failure_for(item)
     try:
-        evidence = run_check(item, profile, case)
+        evidence = run_check(item, profile, case, shrink=xf is None)
     except CheckFailure as failure:
         status = "xfailed" if xf else "failed"
         msg = str(failure) + (f"\n  expected failure: {xf.reason}" if xf else "")
@@ -218,7 +223,7 @@ def execute(item: Item, profile: str = "ci") -> list[Evidence]:
     reason = blocked_by(item, profile)
     if reason:
         pytest.skip(reason)
-    return run_check(item, profile)
+    return run_check(item, profile, shrink=expected_failure_for(item) is None)
 
 
 def spec_label(spec: Any) -> str:
