@@ -113,7 +113,6 @@ def test_declared_expectations_select_by_law(specs):
     assert C.variance_gain(specs["Zeros"], (16, 16)) is None
 
 
-@pytest.mark.slow  # deep cell of 56 seeds; `pytest -m slow` (the gate keeps He vs Glorot)
 def test_he_sgd_trains_the_deep_relu_network(specs):
     d = C.verify_expectation(specs["HeNormal"], _trains("sgd"))
     _show("HeNormal", d)
@@ -132,7 +131,6 @@ def test_negative_control_glorot_sgd_fails_must_train_and_is_worse_than_he(specs
     assert better, info
 
 
-@pytest.mark.slow  # deep cell of 56 seeds; `pytest -m slow` (the gate keeps He vs Glorot)
 def test_negative_control_normal_001_stalls(specs):
     d = C.verify_expectation(specs["N001"], _trains("sgd"))
     _show("N(0,0.01)", d)
@@ -141,7 +139,6 @@ def test_negative_control_normal_001_stalls(specs):
     assert cell.stalled == cell.n  # constant output: no divergence, no progress
 
 
-@pytest.mark.slow  # deep cell of 56 seeds; `pytest -m slow` (the gate keeps He vs Glorot)
 def test_negative_control_normal_1_diverges_and_is_reported(specs):
     d = C.verify_expectation(specs["N1"], _trains("sgd"))
     _show("N(0,1)", d)
@@ -154,7 +151,6 @@ def test_negative_control_normal_1_diverges_and_is_reported(specs):
     assert dd.passed
 
 
-@pytest.mark.slow  # deep cell of 56 seeds; `pytest -m slow` (the gate keeps He vs Glorot)
 def test_adam_rescues_glorot_where_sgd_cannot(specs):
     assert not C.verify_expectation(specs["GlorotUniform"], _trains("sgd")).passed
     rescue = [e for e in C.EXPECTATIONS if e.name == "unit_gain_adam_rescues"][0]

@@ -740,7 +740,11 @@ def check_mirrored_strategy(spec: Any, case: dict) -> Evidence:
         def replica_fn(grad: Any) -> None:
             opt.apply_gradients([(grad, var)])
 
-        strategy.run(tf.function(replica_fn), args=(per_replica,))
+        try:
+            strategy.run(tf.function(replica_fn), args=(per_replica,))
+        except Exception as exc:  # an optimizer that breaks the replica protocol fails the check
+            _fail("check_mirrored_strategy", spec, case,
+                  f"applying gradients under MirroredStrategy raised {type(exc).__name__}: {str(exc)[:300]}", {})
     have = kc.to_numpy(var).astype(np.float64)
     lrs = _const_lrs(case)
     trace = reference_trace(spec, case, grads, lrs)
