@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Union
 
 from .references.optimizers import Rule
-from .spec import ExpectedFailure, SpecError, _as_expected
+from .spec import ExpectedFailure, SpecError, _as_expected, validate_name
 
 __all__ = [
     "OptimizerSpec",
@@ -213,9 +213,7 @@ class OptimizerSpec:
     # -------------------------------------------------------------- validation
     def validate(self) -> None:
         """Raise :class:`SpecError` naming the first bad field."""
-        name = self.name if isinstance(self.name, str) else repr(self.name)
-        if not isinstance(self.name, str) or not self.name or ">" in self.name or any(c.isspace() for c in self.name):
-            raise SpecError(name, "name", "must be a non-empty string without spaces or '>'")
+        name = validate_name(self.name)
         if self.factory is None or not callable(self.factory):
             raise SpecError(name, "factory", f"must be a callable (**kwargs) -> optimizer, got {self.factory!r}")
         if not isinstance(self.rule, Rule):

@@ -101,6 +101,14 @@ class ExpectedFailure:
                             f"cannot parse {self.versions!r}: {exc}") from None
 
 
+def validate_name(value: Any) -> str:
+    """Check a spec's ``name`` (shared by every kind of spec); return it for messages."""
+    name = value if isinstance(value, str) else repr(value)
+    if not isinstance(value, str) or not value or ">" in value or any(c.isspace() for c in value):
+        raise SpecError(name, "name", "must be a non-empty string without spaces or '>'")
+    return name
+
+
 def _as_expected(value: Union[str, ExpectedFailure]) -> ExpectedFailure:
     return value if isinstance(value, ExpectedFailure) else ExpectedFailure(reason=str(value))
 
@@ -168,9 +176,7 @@ class InitializerSpec:
 
     def validate(self) -> None:
         """Raise :class:`SpecError` naming the first bad field."""
-        name = self.name if isinstance(self.name, str) else repr(self.name)
-        if not isinstance(self.name, str) or not self.name or ">" in self.name or any(c.isspace() for c in self.name):
-            raise SpecError(name, "name", "must be a non-empty string without spaces or '>'")
+        name = validate_name(self.name)
         if self.factory is None or not callable(self.factory):
             raise SpecError(name, "factory", f"must be a callable seed -> initializer, got {self.factory!r}")
         unknown = set(self.tags) - set(INITIALIZER_TAGS)
