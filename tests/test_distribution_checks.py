@@ -263,7 +263,8 @@ def test_mha_kernels_must_be_independent_draws() -> None:
         rng = np.random.default_rng(seed)
 
         def init(shape: object, dtype: object = None) -> np.ndarray:
-            return (0.05 * rng.standard_normal(tuple(shape))).astype(str(dtype or "float32"))
+            name = str(getattr(dtype, "name", dtype)) if dtype else "float32"  # tf.keras 2 passes a tf.DType
+            return (0.05 * rng.standard_normal(tuple(shape))).astype(name)
 
         return init
 

@@ -63,7 +63,9 @@ def np_spec(name: str, law: Any, sampler: Sampler, *, structured_law: bool = Fal
             shape = tuple(int(s) for s in shape)
             rng = np.random.default_rng(seed)
             spec_law = law if isinstance(law, Law) else law(shape, keras_fans(shape))
-            return cast(sampler(rng, shape, spec_law, keras_fans(shape)), str(dtype) if dtype else None)
+            # Keras 3 passes a dtype name, tf.keras 2 a tf.DType (whose str is "<dtype: 'float32'>").
+            name = str(getattr(dtype, "name", dtype)) if dtype else None
+            return cast(sampler(rng, shape, spec_law, keras_fans(shape)), name)
 
         return init
 

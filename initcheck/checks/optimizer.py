@@ -668,7 +668,9 @@ def check_loss_scaling(spec: Any, case: dict) -> Evidence:
 
 
 def _ck_cases(spec: Any) -> Any:
-    return optimizer_cases(spec, steps=6, extra={"split": st.integers(1, 5),
+    # At least two variables: a resumed model always has several, and state shared across
+    # variables (Keras 2 Nadam's u-product cache) only shows with more than one.
+    return optimizer_cases(spec, steps=6, n_vars=(2, 3), extra={"split": st.integers(1, 5),
                                                  "decay_rate": st.sampled_from([0.5, 0.9]).map(float32_exact)})
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from initcheck import keras_compat
+from initcheck.builtin.optimizers import LOSS_SCALE_SKIP_COUNTS
 from initcheck.optimizer_spec import OptimizerSpec, learning_rates
 from initcheck.references.optimizers import Rule
 
@@ -55,8 +56,25 @@ class DecayedSGD(keras.optimizers.Optimizer):
         t = tf.cast(self.iterations + 1, dtype)
         variable.assign_sub(tf.cast(lr, dtype) * tf.cast(gradient, dtype) / tf.sqrt(t))
 
+    def build(self, var_list):
+        """Keras's base ``build`` (EMA copies, index); no slots of its own."""
+        if keras_compat.keras_major() >= 3:
+            super().build(var_list)
+            return
+        # Keras 2 calls ``build`` on every ``apply_gradients`` and relies on the
+        # subclass to mark it built; without the flag the EMA copies would be
+        # re-created from the current weights at every step.
+        if getattr(self, "_built", False):
+            return
+        super().build(var_list)
+        self._built = True
+
     def get_config(self):
-        return super().get_config()
+        """Keras 3's base config carries the learning rate; Keras 2's leaves it to subclasses."""
+        config = super().get_config()
+        if "learning_rate" not in config:
+            config["learning_rate"] = self._serialize_hyperparameter(self._learning_rate)
+        return config
 
 
 def _init(w, hp):
@@ -92,6 +110,9 @@ optimizer_specs = [
         tags=_TAGS,
         tag_versions={"accumulation": "keras>=3.0"},
         learning_rate=learning_rates(1e-4, 1.0),
+        # Keras 2's LossScaleOptimizer advances `iterations` on a skipped step, so the
+        # 1/sqrt(t) schedule runs one step ahead: the same finding as the built-in Adam.
+        expected_failures={"check_loss_scaling": LOSS_SCALE_SKIP_COUNTS},
         description="SGD with a 1/sqrt(t) step (Zinkevich 2003), a Keras optimizer subclass",
     ),
 ]
