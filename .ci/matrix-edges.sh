@@ -16,6 +16,8 @@
 # ENV.json, ENV.wall) and the table in .tox/results/matrix-edges.md.
 # Extra pytest arguments go through INITCHECK_MATRIX_PYTEST_ARGS (tox posargs),
 # e.g. INITCHECK_MATRIX_PYTEST_ARGS="-n 2" to use pytest-xdist.
+# INITCHECK_TOX_RECREATE=1 rebuilds each environment from scratch (tox -r), so a
+# stale environment (an entry point added since it was built) cannot pass by luck.
 # Exit status: 0 when every environment passed (expected failures included),
 # 1 otherwise; every environment runs even after one fails.
 set -uo pipefail
@@ -47,7 +49,7 @@ for env in ${ENVS//,/ }; do
     rm -f "$RESULTS/$env.xml" "$RESULTS/$env.json" "$RESULTS/$env.wall"
     start=$(date +%s)
     # shellcheck disable=SC2086
-    "$TOXVENV/bin/tox" run -e "$env" -x "testenv.base_python=$PY" -- ${INITCHECK_MATRIX_PYTEST_ARGS:-}
+    "$TOXVENV/bin/tox" run ${INITCHECK_TOX_RECREATE:+-r} -e "$env" -x "testenv.base_python=$PY" -- ${INITCHECK_MATRIX_PYTEST_ARGS:-}
     rc=$?
     secs=$(( $(date +%s) - start ))
     echo "$secs" > "$RESULTS/$env.wall"
