@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .matrix import add_parser as _add_matrix
 
     _add_matrix(sub)
+    conv = sub.add_parser("convergence", help="initializer x optimizer x task success rates (the convergence matrix)")
+    from .convergence import add_arguments as _conv_args
+
+    _conv_args(conv)
     return parser
 
 
@@ -153,6 +157,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from .matrix import run
 
         return run(args)
+    if args.command == "convergence":
+        from .convergence import run as _run_convergence
+
+        return _run_convergence(args)
     if args.command == "list":
         return _cmd_list(args)
     return _cmd_check(args, parser)

@@ -544,7 +544,8 @@ def normal_spec(std: float) -> Any:
 
 def matrix(specs: Optional[Iterable[Any]] = None, optimizers: Optional[Iterable[str]] = None,
            tasks: Optional[Iterable[str]] = None, seeds: int = 16, *, include_controls: bool = True,
-           include_landscapes: bool = True, progress: Optional[Callable[[str], None]] = None) -> list[dict[str, Any]]:
+           include_landscapes: bool = True, progress: Optional[Callable[[str], None]] = None,
+           on_row: Optional[Callable[[dict[str, Any]], None]] = None) -> list[dict[str, Any]]:
     """Every initializer x optimizer x learning task (plus optimizer x landscape) as table rows.
 
     Args:
@@ -554,6 +555,8 @@ def matrix(specs: Optional[Iterable[Any]] = None, optimizers: Optional[Iterable[
         tasks: Learning task names (default all).
         seeds: Seeds per cell.
         progress: Called with one line per finished cell.
+        on_row: Called with each row as soon as its cell finishes (stream
+            a long run to a file so that a stopped run keeps its cells).
 
     Returns:
         One dict per cell (see :meth:`CellResult.row`).
@@ -578,10 +581,14 @@ def matrix(specs: Optional[Iterable[Any]] = None, optimizers: Optional[Iterable[
                     rows.append(_error_row(spec, key, tname, seeds, exc))
                     if progress:
                         progress(f"{tname} {_spec_label(spec)} {key}: ERROR {type(exc).__name__}: {exc}")
+                    if on_row:
+                        on_row(rows[-1])
                     continue
                 rows.append(cell.row())
                 if progress:
                     progress(_progress_line(cell))
+                if on_row:
+                    on_row(rows[-1])
     if include_landscapes:
         for task in landscape_tasks().values():
             for key in opts:
@@ -589,6 +596,8 @@ def matrix(specs: Optional[Iterable[Any]] = None, optimizers: Optional[Iterable[
                 rows.append(cell.row())
                 if progress:
                     progress(_progress_line(cell))
+                if on_row:
+                    on_row(rows[-1])
     return rows
 
 
@@ -620,34 +629,109 @@ def render_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m initcheck.convergence``: print the matrix (markdown or JSON lines).
+def add_arguments(parser: Any) -> None:
+    """The options of ``initcheck convergence`` (and ``python -m initcheck.convergence``)."""
+    parser.add_argument("--select", default=None, metavar="PATTERNS",
+                        help="initializer specs from the registry (plugins included), comma-separated globs; "
+                             "default: every built-in initializer")
+    parser.add_argument("--exclude", default=None, metavar="PATTERNS", help="comma-separated globs to drop")
+    parser.add_argument("--tasks", nargs="*", default=None, metavar="TASK",
+                        help="learning tasks (default all: deep_narrow_relu, linear_regression, "
+                             "logistic_regression, spirals, xor)")
+    parser.add_argument("--optimizers", nargs="*", default=None, choices=sorted(MATRIX_OPTIMIZERS))
+    parser.add_argument("--seeds", type=int, default=16, help="seeds per cell (default 16)")
+    parser.add_argument("--no-controls", action="store_true", help="leave out the N(0, 1) and N(0, 0.01) controls")
+    parser.add_argument("--no-landscapes", action="store_true", help="skip the optimizer-only landscapes")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a markdown table")
+    parser.add_argument("--jsonl", default=None, metavar="FILE",
+                        help="append each cell's row to FILE as it finishes (for plotting, or to keep a long run)")
+    parser.add_argument("--svg", default=None, metavar="FILE",
+                        help="write a success-rate heatmap (one panel per task) to FILE")
+    parser.add_argument("--from-jsonl", default=None, metavar="FILE",
+                        help="train nothing: print (and plot) the rows of an earlier --jsonl run")
 
-    Example: ``python -m initcheck.convergence --tasks xor deep_narrow_relu --seeds 16``.
-    """
-    import argparse
+
+def run(args: Any) -> int:
+    """Run the matrix the parsed ``args`` describe; print it; exit status 0 unless a cell errored."""
     import json
     import sys
 
     from .tasks import learning_tasks
 
-    parser = argparse.ArgumentParser(prog="python -m initcheck.convergence",
-                                     description="initializer x optimizer x task success-rate matrix")
-    parser.add_argument("--tasks", nargs="*", default=None, help=f"learning tasks (default all: {sorted(learning_tasks())})")
-    parser.add_argument("--optimizers", nargs="*", default=None, choices=sorted(MATRIX_OPTIMIZERS))
-    parser.add_argument("--seeds", type=int, default=16, help="seeds per cell (default 16)")
-    parser.add_argument("--no-landscapes", action="store_true", help="skip the optimizer-only landscapes")
-    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a markdown table")
-    args = parser.parse_args(argv)
-    rows = matrix(optimizers=args.optimizers, tasks=args.tasks, seeds=args.seeds,
-                  include_landscapes=not args.no_landscapes,
-                  progress=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.from_jsonl:
+        from .heatmap import read_jsonl
+
+        rows = read_jsonl(args.from_jsonl)
+        return _emit(rows, args)
+    if args.seeds < 1:
+        print(f"initcheck convergence: --seeds must be >= 1, got {args.seeds}", file=sys.stderr)
+        return 2
+    unknown = sorted(set(args.tasks or ()) - set(learning_tasks()))
+    if unknown:
+        print(f"initcheck convergence: unknown task(s) {unknown}; known: {sorted(learning_tasks())}", file=sys.stderr)
+        return 2
+    specs = None
+    if args.select or args.exclude:
+        from .registry import load_registry, parse_patterns
+
+        reg = load_registry(select=parse_patterns(args.select), exclude=parse_patterns(args.exclude),
+                            kinds=("initializer",))
+        for err in reg.errors:
+            print(f"initcheck convergence: load error: {err}", file=sys.stderr)
+        # Label each spec by its qualified name (``initcheck-example>small_normal``).
+        specs = [dataclasses.replace(r.spec, namespace=r.qualname.rsplit(">", 1)[0]) for r in reg.specs.values()]
+        if not specs:
+            print(f"initcheck convergence: no initializer spec matches {args.select!r}", file=sys.stderr)
+            return 2
+    elif args.no_controls:
+        from .builtin.initializers import builtin_specs
+
+        specs = list(builtin_specs())
+    if specs is not None and not args.no_controls:
+        specs += [normal_spec(1.0), normal_spec(0.01)]
+    sink = open(args.jsonl, "a", encoding="utf-8") if args.jsonl else None
+
+    def stream(row: dict[str, Any]) -> None:
+        if sink:
+            sink.write(json.dumps(row) + "\n")
+            sink.flush()
+
+    try:
+        rows = matrix(specs=specs, optimizers=args.optimizers, tasks=args.tasks, seeds=args.seeds,
+                      include_landscapes=not args.no_landscapes,
+                      progress=lambda line: print(line, file=sys.stderr, flush=True), on_row=stream)
+    finally:
+        if sink:
+            sink.close()
+    return _emit(rows, args)
+
+
+def _emit(rows: list[dict[str, Any]], args: Any) -> int:
+    import json
+
+    if args.svg:
+        from .heatmap import write_svg
+
+        write_svg(rows, args.svg)
     if args.json:
         for row in rows:
             print(json.dumps(row))
     else:
         print(render_markdown(rows))
-    return 0
+    return 1 if any(r.get("error") for r in rows) else 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m initcheck.convergence`` (same as ``initcheck convergence``).
+
+    Example: ``python -m initcheck.convergence --tasks xor deep_narrow_relu --seeds 16``.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="initcheck convergence",
+                                     description="initializer x optimizer x task success-rate matrix")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,6 +30,7 @@ This module imports TensorFlow lazily through :mod:`initcheck.keras_compat`.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
@@ -41,7 +42,6 @@ from . import keras_compat as kc
 __all__ = [
     "Trajectories",
     "NonElementwiseOptimizer",
-    "ELEMENTWISE_KERAS_RULES",
     "elementwise_capability",
     "build_optimizer",
     "layer_seed",
@@ -56,14 +56,6 @@ __all__ = [
     "train_per_seed_keras",
     "keras_reference_model",
 ]
-
-#: Keras optimizer classes whose documented update rule is element-wise
-#: (each entry's new value reads only that entry's gradient and state).
-#: Declared data about the Keras built-ins, used only when the optimizer
-#: comes without a spec carrying the ``elementwise`` capability tag.
-ELEMENTWISE_KERAS_RULES: frozenset = frozenset({
-    "SGD", "Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Ftrl", "Lion",
-})
 
 #: Spec tags meaning "one entry's update reads other entries" (refused).
 NON_ELEMENTWISE_TAGS: frozenset = frozenset({"non_elementwise", "layerwise", "factored", "orthogonalized"})
@@ -82,12 +74,16 @@ def elementwise_capability(optimizer: Any, spec: Any = None) -> tuple[bool, str]
     Decided by capability, in this order: the spec's tags (``elementwise``
     accepts, :data:`NON_ELEMENTWISE_TAGS` refuse); coupling options set on
     the instance (``clipnorm``, ``global_clipnorm``: a norm over the whole
-    variable mixes the seeds); a loss-scale wrapper (one shared scale); then
-    the declared table :data:`ELEMENTWISE_KERAS_RULES` of Keras's own rules.
+    variable mixes the seeds); a loss-scale wrapper (one shared scale).  A
+    Keras optimizer passed without a spec is judged by the tags of its
+    built-in spec (``keras>Adam`` ...), which ``check_elementwise`` verifies.
 
     Returns:
         ``(ok, reason)``.
     """
+    cls = type(optimizer).__name__
+    if spec is None and type(optimizer).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
+        spec = _builtin_specs_by_name().get(cls)
     tags = set(getattr(spec, "tags", ()) or ())
     bad = tags & NON_ELEMENTWISE_TAGS
     if bad:
@@ -98,12 +94,17 @@ def elementwise_capability(optimizer: Any, spec: Any = None) -> tuple[bool, str]
     if hasattr(optimizer, "inner_optimizer") or hasattr(optimizer, "dynamic_scale") or hasattr(optimizer, "loss_scale"):
         return False, "a loss-scale optimizer shares one dynamic scale across all seeds"
     if "elementwise" in tags:
-        return True, "its spec declares 'elementwise'"
-    cls = type(optimizer).__name__
-    if cls in ELEMENTWISE_KERAS_RULES and type(optimizer).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
-        return True, f"Keras {cls} has a documented element-wise rule"
+        return True, f"its spec ({getattr(spec, 'name', '?')}) declares 'elementwise'"
     return False, (f"{type(optimizer).__module__}.{cls} is not known to be element-wise; tag its spec "
                    "'elementwise' if each entry's update reads only that entry's gradient and state")
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_specs_by_name() -> dict:
+    """The built-in optimizer specs of the installed Keras, by name (``"Adam"`` -> spec)."""
+    from .builtin.optimizers import builtin_specs
+
+    return {spec.name: spec for spec in builtin_specs()}
 
 
 def build_optimizer(optimizer: Any, learning_rate: Optional[float] = None, **hparams: Any) -> Any:

@@ -59,6 +59,12 @@ OPTIMIZER_TAGS: Mapping[str, str] = {
     "distributed": "runs under tf.distribute.MirroredStrategy",
     "config": "get_config/from_config round trip",
     "defaults": "documented defaults are listed in ``defaults``",
+    "elementwise": ("each entry's update reads only that entry's gradient and state, so a stacked variable "
+                    "trains like separate ones (checked; the batched seed ensemble relies on it)"),
+    "non_elementwise": "an entry's update reads other entries (the batched seed ensemble refuses it)",
+    "layerwise": "the update reads per-variable statistics such as norms (LAMB's trust ratio)",
+    "factored": "second moments are factored across axes (Adafactor)",
+    "orthogonalized": "the update is orthogonalised over the whole matrix (Muon)",
 }
 
 
@@ -257,6 +263,9 @@ class OptimizerSpec:
         for tag, needs in (("nesterov", "momentum"),):
             if tag in self.tags and needs not in self.tags:
                 raise SpecError(name, "tags", f"{tag!r} needs {needs!r}")
+        coupled = sorted(set(self.tags) & {"non_elementwise", "layerwise", "factored", "orthogonalized"})
+        if "elementwise" in self.tags and coupled:
+            raise SpecError(name, "tags", f"'elementwise' contradicts {coupled}")
         for check, value in dict(self.expected_failures).items():
             _as_expected(value).validate(name, check)
         # Draw one example so a broken strategy fails now, not mid-run.

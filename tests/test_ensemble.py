@@ -177,3 +177,11 @@ def test_optimizer_spec_objects_are_accepted(he):
         with pytest.raises(E.NonElementwiseOptimizer):
             run_cell(he, OptimizerSetting("adafactor", specs["Adafactor"], learning_rate=0.01), task, SEEDS,
                      steps=3, cache=False)
+
+
+def test_a_keras_optimizer_without_a_spec_is_judged_by_its_builtin_spec():
+    """Adafactor's built-in spec is tagged 'factored': the ensemble refuses it; Adam's is 'elementwise'."""
+    ok, reason = E.elementwise_capability(E.build_optimizer("Adafactor", learning_rate=0.1))
+    assert not ok and "factored" in reason
+    ok, reason = E.elementwise_capability(E.build_optimizer("Adam", learning_rate=0.1))
+    assert ok and "Adam" in reason

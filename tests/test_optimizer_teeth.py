@@ -321,3 +321,24 @@ def test_invariant_checks_catch_a_moving_optimizer():
             continue  # the drift is deterministic: config round trip still holds
         with pytest.raises(CheckFailure):
             run_check(Item("teeth>drift", wrong, all_checks()[check]))
+
+
+@pytest.mark.parametrize("coupled", ["Adafactor", "Lamb"])
+def test_elementwise_check_catches_a_coupling_rule_tagged_elementwise(coupled):
+    """Adafactor (factored moments, RMS clipping) and LAMB (per-variable trust ratio) claimed element-wise fail."""
+    if coupled not in SPECS:
+        pytest.skip(f"{coupled} is not in this Keras (the spec list follows kc.public_optimizer_names())")
+    spec = SPECS[coupled]
+    claimed = dataclasses.replace(spec, tags=(spec.tags - {"factored", "layerwise"}) | {"elementwise"},
+                                  expected_failures={})
+    case = {"shapes": [[3, 4]], "dtype": "float64", "seed": 5, "grad_scale": 1.0, "lr": 0.125,
+            "hp": dict(SPECS[coupled].defaults, learning_rate=None), "steps": 4}
+    case["hp"].pop("learning_rate")
+    with pytest.raises(CheckFailure, match="rows vs 3 separate variables"):
+        all_checks()["check_elementwise"].func(claimed, case)
+
+
+def test_elementwise_check_passes_an_elementwise_rule_on_the_same_case():
+    case = {"shapes": [[3, 4]], "dtype": "float64", "seed": 5, "grad_scale": 1.0, "lr": 0.125,
+            "hp": dict(_HP["Adam"]), "steps": 4}
+    assert all_checks()["check_elementwise"].func(SPECS["Adam"], case).passed

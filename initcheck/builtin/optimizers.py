@@ -85,10 +85,20 @@ def _floats(lo: float, hi: float) -> Any:
     return st.floats(lo, hi).map(float32_exact)
 
 
+#: Rules whose documented update is element-wise (each entry reads only its own gradient and
+#: state): their specs carry the ``elementwise`` tag, which ``check_elementwise`` verifies.
+#: LAMB (per-variable trust ratio) and Adafactor (factored moments, RMS clipping) are not.
+ELEMENTWISE_RULES = frozenset({"sgd", "adam", "adamax", "nadam", "rmsprop", "adagrad", "adadelta", "ftrl", "lion"})
+
+#: Tags saying how the other rules couple entries (the batched seed ensemble refuses them).
+COUPLING_TAGS = {"lamb": "layerwise", "adafactor": "factored"}
+
+
 def _spec(name: str, rule: str, space: dict, defaults: dict, *, drop: tuple = (), add: tuple = (),
           conventions: Optional[dict] = None, expected: Optional[dict] = None, description: str = "",
           class_name: Optional[str] = None, **extra: Any) -> OptimizerSpec:
-    tags = (COMMON_TAGS - set(drop)) | set(add)
+    tags = set(COMMON_TAGS - set(drop)) | set(add)
+    tags.add("elementwise" if rule in ELEMENTWISE_RULES else COUPLING_TAGS.get(rule, "non_elementwise"))
     return OptimizerSpec(
         name=name, factory=keras_factory(class_name or name), rule=RULES[rule], space=space,
         conventions=conventions or {}, defaults=defaults, tags=frozenset(tags),

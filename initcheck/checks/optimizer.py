@@ -378,6 +378,42 @@ def check_zero_gradient_leaves_weights(spec: Any, case: dict) -> Evidence:
                     {"max_move_per_variable": moved})
 
 
+def _elementwise_cases(spec: Any) -> Any:
+    """One variable of shape ``(m, *s)``, m = 2..3 rows (think: m seeds of one model stacked)."""
+    return optimizer_cases(spec, steps=4, n_vars=(1, 1)).flatmap(
+        lambda c: st.integers(2, 3).map(lambda m: dict(c, shapes=[[m] + list(c["shapes"][0])])))
+
+
+@register_check(kind="optimizer", family="optimizer",
+                applies=lambda s: s.has("elementwise") and s.has("trajectory"), strategy=_elementwise_cases,
+                examples=3)
+def check_elementwise(spec: Any, case: dict) -> Evidence:
+    """An optimizer tagged ``elementwise`` treats the rows of a stacked variable as separate variables.
+
+    Training one ``(m, *s)`` variable equals training its m rows as m
+    variables with m fresh optimizers, to twice the trajectory tolerance.
+    This is what the batched seed ensemble (``initcheck.ensemble``) relies
+    on; a rule that reads a norm, a factored moment or any statistic over
+    the whole variable (LAMB's trust ratio, Adafactor) fails it.
+    """
+    from .. import keras_compat as kc
+
+    grads = gradient_sequence(case)
+    stacked = run_keras(spec, case, grads)
+    w0 = initial_weights(case)[0]
+    rows = []
+    for i in range(w0.shape[0]):
+        var = kc.variable(w0[i].astype(case["dtype"]), name="row")
+        run = run_keras(spec, case, [[g[0][i]] for g in grads], variables=[var])
+        rows.append(run.weights[-1][0])
+    lrs = _const_lrs(case)
+    trace = reference_trace(spec, case, grads, lrs)
+    tols = [2.0 * t for t in tolerance(spec, case, grads, lrs, trace)]
+    return compare_to_reference("check_elementwise", spec, case, stacked.weights[-1], trace, tols,
+                                f"one variable of {w0.shape[0]} rows vs {w0.shape[0]} separate variables",
+                                {"tolerance": "2x the trajectory tolerance"}, expected=[np.stack(rows)])
+
+
 @register_check(kind="optimizer", family="optimizer", applies=_has("descent"),
                 strategy=lambda spec: optimizer_cases(spec, steps=1, dtypes=["float64"]).map(
                     lambda c: dict(c, lr=1e-3)), examples=4)

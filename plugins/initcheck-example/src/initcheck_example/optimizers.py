@@ -97,7 +97,7 @@ def _factory(**kwargs):
 _TAGS = frozenset({
     "keras_object", "trajectory", "lr_zero_fixed", "zero_grad_fixed", "descent", "sparse", "weight_decay",
     "ema", "accumulation", "loss_scaling", "clipping", "lr_callable", "lr_schedule", "checkpoint",
-    "distributed", "config", "defaults",
+    "distributed", "config", "defaults", "elementwise",
 })
 
 optimizer_specs = [
