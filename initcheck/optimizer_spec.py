@@ -5,7 +5,7 @@ An :class:`OptimizerSpec` names a factory, the hyperparameter space
 rule (:mod:`initcheck.references.optimizers`) with the *named conventions*
 the optimizer follows where frameworks differ, its documented defaults, and
 capability tags that select the checks.  A tag may hold only for some
-Keras versions (``tag_versions={"accumulation": "keras>=3.0"}``): the spec
+Keras versions (``tag_versions={"accumulation": "keras>=3.0.2"}``): the spec
 states the range, so a capability missing from an old Keras is declared, not
 hidden behind ``try/except``.
 

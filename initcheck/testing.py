@@ -21,7 +21,7 @@ import pytest
 
 from .options import default_profile
 
-__all__ = ["parametrize_with_checks", "BoundCheck"]
+__all__ = ["parametrize_with_checks", "BoundCheck", "xfail_where"]
 
 
 class BoundCheck:
@@ -88,3 +88,17 @@ def parametrize_with_checks(
             marks = [pytest.mark.xfail(strict=True, reason=xf.reason)] if xf else []
             params.append(pytest.param(spec, BoundCheck(bitem, profile), id=bitem.id, marks=marks))
     return pytest.mark.parametrize("spec, check", params)
+
+
+def xfail_where(finding: Any) -> Any:
+    """A strict ``xfail`` mark for a test that a declared finding breaks on the installed versions.
+
+    For your own tests around a spec: ``@xfail_where(SEED_ZERO_IGNORED)``
+    marks the test as an expected failure (strict, so a fix shows as XPASS)
+    exactly where ``finding.versions`` holds, and leaves it a plain test
+    elsewhere.  Imports TensorFlow once (to read the versions).
+    """
+    from .battery import installed_versions
+
+    return pytest.mark.xfail(finding.applies(installed_versions()), reason=finding.reason, strict=True)
+

@@ -28,13 +28,20 @@ def test_usage_errors_are_clear(capsys):
 def test_replay_one_case_and_json(tmp_path, capsys):
     out = tmp_path / "r.json"
     code = main(["check", "--kind", "initializer", "--select", "keras>HeNormal", "--check", "check_seed_contract",
-                 "--case", json.dumps({"shape": [4, 8], "dtype": "float32", "seed": 0}), "--json", str(out)])
+                 "--case", json.dumps({"shape": [4, 8], "dtype": "float32", "seed": 7}), "--json", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
-    assert "keras>HeNormal" in text and "1 passed" in text
+    # The seed contract also tries seed 0, which Keras 3.0-3.1 ignore (a declared finding).
+    from initcheck.battery import installed_versions
+    from initcheck.builtin.initializers import SEED_ZERO_IGNORED
+
+    status = "xfailed" if SEED_ZERO_IGNORED.applies(installed_versions()) else "passed"
+    assert "keras>HeNormal" in text and f"1 {status}" in text
     data = json.loads(out.read_text())
     (outcome,) = data["outcomes"]
-    assert outcome["status"] == "passed" and outcome["evidence"][0]["case"]["seed"] == 0
+    assert outcome["status"] == status
+    if status == "passed":
+        assert outcome["evidence"][0]["case"]["seed"] == 7
 
 
 def test_expected_failure_counts_as_ok(capsys):

@@ -11,12 +11,19 @@ import numpy as np
 import pytest
 
 from initcheck import ensemble as E
+from initcheck.builtin.initializers import SEED_ZERO_IGNORED
 from initcheck.convergence import OptimizerSetting, run_cell
 from initcheck.tasks import LearningTask, get_task
+from initcheck.testing import xfail_where
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 SEEDS = [0, 3, 11]
+
+#: Seed 0 is in SEEDS on purpose: Keras 3.0-3.1 treat an initializer's seed=0 as unseeded, so
+#: the ensemble's first kernel of member 0 is not reproducible there (declared finding).
+_SEED_ZERO = xfail_where(SEED_ZERO_IGNORED)
+
 STEPS = 12
 
 OPTIMIZERS = {
@@ -52,6 +59,7 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float = 2e-4, atol: float = 1e-6)
 GATE_OPTIMIZERS = ("adam", "sgd")
 
 
+@_SEED_ZERO
 @pytest.mark.parametrize("key", [k if k in GATE_OPTIMIZERS else pytest.param(k, marks=pytest.mark.slow)
                                  for k in sorted(OPTIMIZERS)])
 def test_batched_equals_separate_keras_models(small_deep, he, key):
@@ -76,6 +84,7 @@ def test_bce_task_equals_separate_keras_models(he):
     _close(batched.losses, separate.losses)
 
 
+@_SEED_ZERO
 def test_kernel_slices_are_the_seeded_initializer_values(he, small_deep):
     """Slice s of kernel l is exactly what the spec's initializer for layer_seed(s, l) returns."""
     from initcheck import keras_compat as kc
@@ -129,6 +138,7 @@ def test_refusal_is_by_capability():
     assert E.elementwise_capability(Custom(), Tagged())[0]
 
 
+@_SEED_ZERO
 def test_fallback_loop_trains_seed_by_seed(small_deep, he):
     """With fallback='loop' a coupling optimizer runs per seed and equals separate Keras models."""
     setting = OptimizerSetting("clipped", "SGD", {"clipnorm": 0.5}, learning_rate=0.05)
@@ -163,6 +173,7 @@ def test_layer_seed_range():
         E.layer_seed(10**7, 0)
 
 
+@_SEED_ZERO
 def test_optimizer_spec_objects_are_accepted(he):
     """An optimizer spec (anything with ``factory(**hparams)``) builds the cell's optimizer;
     Adafactor (factored second moments) is refused by the ensemble unless the loop fallback is asked for."""

@@ -18,10 +18,11 @@ import types
 import pytest
 
 from initcheck import keras_compat as kc
-from initcheck.battery import Item, run_check
-from initcheck.builtin.optimizers import builtin_specs
+from initcheck.battery import Item, expected_failure_for, run_check
+from initcheck.builtin.optimizers import ACCUMULATION_EVERY_CALL, CLIP_CONFLICT_ACCEPTED, builtin_specs
 from initcheck.checks import all_checks
 from initcheck.evidence import CheckFailure
+from initcheck.testing import xfail_where
 
 SPECS = {s.name: s for s in builtin_specs()}
 
@@ -213,6 +214,7 @@ def _isolated(check: str, request) -> bool:
                          ids=[f"{c[0]}-{c[3]}" for c in CASES])
 def test_wrong_optimizer_is_caught(check, spec_name, cls_fn, bug, fixed, request):
     """Fast gate: one explicit case per (check, bug) -- the wrong optimizer fails, the right one passes."""
+    _needs_capability(check, spec_name)
     if _isolated(check, request):
         return
     case = _explicit_case(check, spec_name)
@@ -221,8 +223,18 @@ def test_wrong_optimizer_is_caught(check, spec_name, cls_fn, bug, fixed, request
         run_check(Item(f"teeth>{bug}", wrong, all_checks()[check]), case=case)
     assert info.value.evidence.check == check
     assert not info.value.evidence.passed
-    right = dataclasses.replace(SPECS[spec_name], expected_failures={})
-    run_check(Item(f"keras>{spec_name}", right, all_checks()[check]), case=case)
+    right = Item(f"keras>{spec_name}", SPECS[spec_name], all_checks()[check])
+    if expected_failure_for(right) is None:  # the control: the correct optimizer passes the same case
+        run_check(right, case=case)
+    # else: this Keras has a declared finding on the check (the gate's strict xfail covers it),
+    # so the correct optimizer is no control here; the wrong one was still caught above.
+
+
+def _needs_capability(check: str, spec_name: str) -> None:
+    """Skip where the installed Keras lacks the capability the check exercises (the spec's tag range says so)."""
+    tag = {"check_checkpoint_resume": "checkpoint", "check_accumulation_matches_mean_step": "accumulation"}.get(check)
+    if tag and not SPECS[spec_name].has(tag):
+        pytest.skip(f"{spec_name} has no {tag!r} capability on this Keras (declared by the spec's tag range)")
 
 
 @pytest.mark.slow
@@ -230,6 +242,7 @@ def test_wrong_optimizer_is_caught(check, spec_name, cls_fn, bug, fixed, request
                          ids=[f"{c[0]}-{c[3]}" for c in CASES])
 def test_wrong_optimizer_is_found_by_search(check, spec_name, cls_fn, bug, fixed, request):
     """Slow: the derandomized Hypothesis search of the gate finds each bug by itself."""
+    _needs_capability(check, spec_name)
     if _isolated(check, request):
         return
     wrong = _wrong(spec_name, cls_fn, bug, **fixed)
@@ -241,11 +254,13 @@ def test_wrong_optimizer_is_found_by_search(check, spec_name, cls_fn, bug, fixed
 @pytest.mark.parametrize("check", ["check_trajectory_matches_reference", "check_checkpoint_resume"])
 def test_correct_subclass_passes(check):
     """The same subclass with no bug passes: the failures above come from the bugs, not the subclassing."""
+    _needs_capability(check, "Adam")
     ok = _wrong("Adam", broken_adam_class, "none")
     ok = dataclasses.replace(ok, space={**ok.space, "amsgrad": False})  # the subclass implements plain Adam
     run_check(Item("teeth>none", ok, all_checks()[check]))
 
 
+@xfail_where(ACCUMULATION_EVERY_CALL)
 def test_accumulation_catches_wrong_step_count():
     """A reference that counts micro-steps (not updates) disagrees with Keras's accumulation: the check can fail."""
     if not SPECS["Adam"].has("accumulation"):
@@ -271,6 +286,7 @@ def test_accumulation_catches_wrong_step_count():
         oc.trajectory = original
 
 
+@xfail_where(CLIP_CONFLICT_ACCEPTED)
 def test_conflicting_clip_options_are_rejected_by_keras():
     from initcheck.checks.optimizer import rejected_clip_combinations
 

@@ -9,6 +9,7 @@ from initcheck.builtin.initializers import variance_scaling_law
 from initcheck.checks import all_checks
 from initcheck.evidence import CheckFailure
 from initcheck.spec import InitializerSpec
+from initcheck.testing import xfail_where
 
 RANDOM_TAGS = frozenset({"iid", "seeded", "keras_object", "saveable"})
 LAW = variance_scaling_law(1.0, "fan_avg", "uniform")
@@ -116,7 +117,18 @@ def test_check_catches_wrong_initializer(label, factory, check_name):
     assert ev.case  # the shrunk case is part of the evidence
 
 
-@pytest.mark.parametrize("check_name", sorted({t[2] for t in TEETH}))
+#: The correct double is Keras's GlorotUniform: on Keras 3.0-3.1 it inherits the seed-0 finding.
+_SEED_ZERO_CHECKS = {"check_seed_contract", "check_config_roundtrip", "check_global_rng_untouched"}
+
+
+def _seed_zero_mark():
+    from initcheck.builtin.initializers import SEED_ZERO_IGNORED
+
+    return xfail_where(SEED_ZERO_IGNORED)
+
+
+@pytest.mark.parametrize("check_name", [pytest.param(c, marks=_seed_zero_mark()) if c in _SEED_ZERO_CHECKS else c
+                                        for c in sorted({t[2] for t in TEETH})])
 def test_check_passes_correct_initializer(check_name):
     evidence = run(make_spec(glorot, name="Correct"), check_name)
     assert evidence and all(e.passed for e in evidence)

@@ -159,7 +159,31 @@ _SEED_ZERO_IGNORED = ExpectedFailure(
              "gave different values') and check_config_roundtrip; sources: keras 3.0.0-3.1.1 "
              "random_initializers.py `seed or random.make_default_seed()`, 3.2.0 `seed if seed is not None`",
 )
-_SEED_ZERO = {"check_seed_contract": _SEED_ZERO_IGNORED, "check_config_roundtrip": _SEED_ZERO_IGNORED}
+#: Same code path: the replacement seed comes from Python's global ``random``
+#: (``make_default_seed``: ``python_random.randint(1, int(1e9))``), drawn when
+#: the initializer is created.
+_SEED_ZERO_TOUCHES_RANDOM = ExpectedFailure(
+    reason="Keras 3.0-3.1 random initializers built with seed=0 replace it by `make_default_seed()`, which draws "
+           "from Python's global `random`, so a seeded initializer advances the user's global random state",
+    versions="keras>=3.0,<3.2",
+    evidence="keras 3.0.5 on TF 2.16.2 (tox env tf216-keras30): check_global_rng_untouched fails for every "
+             "seeded built-in ('drawing with seed=0 advanced the global state of random'); source: keras 3.0.5 "
+             "random/seed_generator.py `return python_random.randint(1, int(1e9))`; seed=0 honoured from 3.2.0",
+)
+_SEED_ZERO = {"check_seed_contract": _SEED_ZERO_IGNORED, "check_config_roundtrip": _SEED_ZERO_IGNORED,
+              "check_global_rng_untouched": _SEED_ZERO_TOUCHES_RANDOM}
+
+#: Public: the seed-zero finding, for tests and plugins whose initializers build on Keras's.
+SEED_ZERO_IGNORED = _SEED_ZERO_IGNORED
+
+_IDENTITY_NOT_DESERIALIZABLE = ExpectedFailure(
+    reason="Keras 3.0-3.2.0 leave Identity out of the initializers' deserialization table (ALL_OBJECTS), so a "
+           "saved model whose layer uses it cannot be loaded",
+    versions="keras>=3.0,<3.2.1",
+    evidence="keras 3.0.5 on TF 2.16.2 (tox env tf216-keras30): check_keras_save_load raises 'TypeError: "
+             "Functional could not be deserialized properly' (underneath: 'Could not interpret initializer "
+             "identifier: Identity'); source: initializers/__init__.py ALL_OBJECTS gains Identity in 3.2.1",
+)
 
 
 def _findings(mode: Optional[str], distribution: str) -> dict:
@@ -319,7 +343,8 @@ def _structured_specs() -> list[InitializerSpec]:
                                            "check_haar": ORTHOGONAL_BFLOAT16,
                                            "check_haar_rotation_angle": ORTHOGONAL_BFLOAT16}, **ortho),
         InitializerSpec(name="Identity", factory=_deterministic_factory("Identity", gain=1.0), law=Identity(1.0),
-                        tags=det, ranks=(2,), seeded_repeat="any", namespace="keras", description="identity matrix"),
+                        tags=det, ranks=(2,), seeded_repeat="any", namespace="keras", description="identity matrix",
+                        expected_failures={"check_keras_save_load": _IDENTITY_NOT_DESERIALIZABLE}),
         InitializerSpec(name="Zeros", factory=_deterministic_factory("Zeros"), law=Constant(0.0), tags=det,
                         seeded_repeat="any", namespace="keras", description="all zeros"),
         InitializerSpec(name="Ones", factory=_deterministic_factory("Ones"), law=Constant(1.0), tags=det,

@@ -699,8 +699,10 @@ def _einsum_build(keras: Any, init: Any, p: dict) -> dict:
 def _mha_params() -> Any:
     from hypothesis import strategies as st
 
+    # Seed 0 is left to the seed-contract checks: Keras 3.0-3.1 treat it as unseeded, which
+    # would turn this layer check into a second test of that finding.
     return st.fixed_dictionaries({"heads": st.integers(2, 8), "key_dim": st.integers(16, 32),
-                                  "model": st.integers(64, 128), "seed": seeds()})
+                                  "model": st.integers(64, 128), "seed": seeds().filter(lambda s: s != 0)})
 
 
 def _mha_build(keras: Any, init: Any, p: dict) -> dict:

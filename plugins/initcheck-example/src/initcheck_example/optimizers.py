@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from initcheck import keras_compat
-from initcheck.builtin.optimizers import LOSS_SCALE_SKIP_COUNTS
+from initcheck.builtin.optimizers import LOSS_SCALE_SKIP_COUNTS, early_keras3_findings
 from initcheck.optimizer_spec import OptimizerSpec, learning_rates
 from initcheck.references.optimizers import Rule
 
@@ -108,11 +108,12 @@ optimizer_specs = [
         space={},
         defaults={"learning_rate": 0.01},
         tags=_TAGS,
-        tag_versions={"accumulation": "keras>=3.0"},
+        tag_versions={"accumulation": "keras>=3.0.2", "checkpoint": "keras!=3.0.*"},
         learning_rate=learning_rates(1e-4, 1.0),
         # Keras 2's LossScaleOptimizer advances `iterations` on a skipped step, so the
         # 1/sqrt(t) schedule runs one step ahead: the same finding as the built-in Adam.
-        expected_failures={"check_loss_scaling": LOSS_SCALE_SKIP_COUNTS},
+        # and Keras's own early-3.x findings for the base-class features it inherits.
+        expected_failures={**early_keras3_findings(_TAGS), "check_loss_scaling": LOSS_SCALE_SKIP_COUNTS},
         description="SGD with a 1/sqrt(t) step (Zinkevich 2003), a Keras optimizer subclass",
     ),
 ]
