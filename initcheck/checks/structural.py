@@ -117,7 +117,7 @@ def check_exact_values(spec: Any, case: dict) -> Evidence:
     expected = law.expected(shape)
     # Compare with the expectation rounded to the requested dtype: exactness
     # means "the nearest representable value", not the real number.
-    import ml_dtypes  # shipped with TensorFlow; bfloat16 rounding
+    import ml_dtypes  # a dependency of initcheck (TF 2.13 does not bring it); bfloat16 rounding
 
     np_dtype = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
     rounded = np.asarray(expected).astype(np_dtype).astype(np.float64)
