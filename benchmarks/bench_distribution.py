@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from initcheck.checks import all_checks
-from initcheck.checks import distribution as dist
+from initcheck.checks import _sampling, layers
 
 MARGINAL = ("check_law_fit", "check_variance", "check_mean", "check_support", "check_tails",
             "check_independence", "check_low_precision", "check_spectrum")
@@ -38,7 +38,7 @@ def _case(check: str) -> dict:
 
 def _timed(benchmark, fn, *args) -> None:
     def setup():
-        dist.clear_cache()
+        _sampling.clear_cache()
         return args, {}
 
     benchmark.pedantic(fn, setup=setup, rounds=2, iterations=1)
@@ -59,17 +59,17 @@ def test_marginal_check(benchmark, spec_name: str, check: str) -> None:
     _timed(benchmark, run, spec, _case(check))
 
 
-@pytest.mark.parametrize("kind", sorted(dist.LAYER_KINDS))
+@pytest.mark.parametrize("kind", sorted(layers.LAYER_KINDS))
 @pytest.mark.parametrize("spec_name", LAYER_SPECS)
 def test_layer_variance(benchmark, spec_name: str, kind: str) -> None:
     from hypothesis import find
 
     spec = _spec(spec_name)
-    case = find(dist.LAYER_KINDS[kind].params(), lambda c: True)
+    case = find(layers.LAYER_KINDS[kind].params(), lambda c: True)
 
     def run(s, c):
         try:
-            dist.run_layer_variance(dist.LAYER_KINDS[kind], s, c)
+            layers.run_layer_variance(layers.LAYER_KINDS[kind], s, c)
         except AssertionError:
             pass
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import pytest
 
-from initcheck import ensemble as E
-from initcheck.tasks import get_task
+from initcheck.convergence import ensemble as E
+from initcheck.convergence.tasks import get_task
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -55,7 +55,7 @@ def test_propagation_battery(benchmark: Any) -> None:
 
 
 def test_simulator_pass(benchmark: Any) -> None:
-    from initcheck import propagation as pg
+    from initcheck.checks import _simulator as pg
 
     rng = np.random.default_rng(0)
     w = rng.standard_normal((4, 50, 256, 256)) * math.sqrt(2.0 / 256)

@@ -5,24 +5,49 @@
 :class:`Outcome`.  Expected failures declared by a spec (for the installed
 versions) turn a failure into ``xfailed`` and a pass into ``xpassed``, which
 counts as a failure (strict).
+
+It also holds the run's options that every runner shares: the profile
+(:func:`default_profile`) and the error budget (:func:`apply_budget`).
+Importing it imports neither TensorFlow nor NumPy.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+from . import keras_compat
 from .checks import Check, all_checks, checks_for
-from .evidence import CheckFailure, Evidence
+from .checks.evidence import CheckFailure, Evidence
 
-__all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "hypothesis_settings", "PROFILES",
-           "reproduce_command", "installed_versions"]
+__all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "execute", "hypothesis_settings", "PROFILES",
+           "reproduce_command", "expected_failure_for", "blocked_by", "spec_label", "default_profile",
+           "apply_budget"]
 
 #: Hypothesis profiles: the gate is derandomized; ``thorough`` varies and digs deeper.
 PROFILES = ("ci", "thorough")
+ENV_PROFILE = "INITCHECK_PROFILE"
+
+
+def default_profile() -> str:
+    """``ci`` (derandomized, the gate) unless ``INITCHECK_PROFILE`` says otherwise."""
+    return os.environ.get(ENV_PROFILE, "ci").strip() or "ci"
+
+
+def apply_budget(false_fail: Optional[float], false_pass: Optional[float]) -> None:
+    """Set the run's error budget (only when given); a rate outside (0, 1) is a ``ValueError``."""
+    if false_fail is None and false_pass is None:
+        return
+    for name, value in (("false-fail", false_fail), ("false-pass", false_pass)):
+        if value is not None and not (0.0 < value < 1.0):
+            raise ValueError(f"--initcheck-{name} must be a probability in (0, 1), got {value}")
+    from . import stats
+
+    stats.configure(false_fail=false_fail, false_pass=false_pass)
 
 
 def hypothesis_settings(profile: str, examples: int, shrink: bool = True) -> Any:
@@ -68,19 +93,6 @@ class Outcome:
     seconds: float = 0.0
 
 
-_VERSIONS: Optional[dict] = None
-
-
-def installed_versions() -> dict:
-    """TensorFlow/Keras versions in use (imports TensorFlow once)."""
-    global _VERSIONS
-    if _VERSIONS is None:
-        from . import keras_compat
-
-        _VERSIONS = dict(keras_compat.versions())
-    return _VERSIONS
-
-
 def plan(specs: Sequence[tuple[str, Any]], profile: str = "ci", checks: Optional[Sequence[str]] = None) -> list[Item]:
     """Every applicable (spec, check) pair, specs in the given order.
 
@@ -109,6 +121,7 @@ def reproduce_command(qualname: str, check: str, case: Optional[dict]) -> str:
 
 
 def _stamp(ev: Evidence, qualname: str, case: Optional[dict]) -> Evidence:
+    """The qualified spec name, the case and the replay command on a check's evidence."""
     ev.spec = qualname
     if case is not None and not ev.case:
         ev.case = dict(case)
@@ -152,7 +165,7 @@ def expected_failure_for(item: Item) -> Any:
     """The spec's expected failure for this check, if it holds for the installed versions."""
     getter = getattr(item.spec, "expected_failure", None)
     xf = getter(item.check.name) if getter else None
-    if xf is None or not xf.applies(installed_versions()):
+    if xf is None or not xf.applies(keras_compat.versions()):
         return None
     return xf
 

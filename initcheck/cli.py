@@ -18,7 +18,7 @@ import time
 from collections import Counter, OrderedDict
 from typing import Any, Optional, Sequence
 
-from .options import apply_budget, default_profile
+from .battery import apply_budget, default_profile
 
 __all__ = ["main", "build_parser"]
 
@@ -49,11 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("-v", "--verbose", action="store_true", help="print every failure's evidence")
     lst = sub.add_parser("list", help="list registered specs, their checks and load errors")
     common(lst)
-    from .matrix import add_parser as _add_matrix
+    from .reports.tf_matrix import add_parser as _add_matrix
 
     _add_matrix(sub)
     conv = sub.add_parser("convergence", help="initializer x optimizer x task success rates (the convergence matrix)")
-    from .convergence import add_arguments as _conv_args
+    from .convergence.cli import add_arguments as _conv_args
 
     _conv_args(conv)
     return parser
@@ -140,7 +140,9 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
           f"in {time.perf_counter() - start:.1f}s (profile {profile})")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"profile": profile, "versions": dict(battery.installed_versions()),
+            from . import keras_compat
+
+            json.dump({"profile": profile, "versions": dict(keras_compat.versions()),
                        "outcomes": [{"spec": o.item.qualname, "check": o.item.check.name, "status": o.status,
                                      "seconds": round(o.seconds, 3), "message": o.message,
                                      "evidence": [e.to_dict() for e in o.evidence]} for o in outcomes],
@@ -154,11 +156,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "matrix":
-        from .matrix import run
+        from .reports.tf_matrix import run
 
         return run(args)
     if args.command == "convergence":
-        from .convergence import run as _run_convergence
+        from .convergence.cli import run as _run_convergence
 
         return _run_convergence(args)
     if args.command == "list":

@@ -22,6 +22,7 @@ __all__ = [
     "keras",
     "keras_major",
     "versions",
+    "versions_from_metadata",
     "initializer_class",
     "optimizer_class",
     "public_initializer_names",
@@ -150,13 +151,30 @@ def versions() -> Mapping[str, str]:
     }
 
 
-def installed_versions_without_import() -> Mapping[str, Optional[str]]:
-    """Distribution versions read from metadata (no TensorFlow import)."""
-    return {
-        "tensorflow": _dist_version("tensorflow") or _dist_version("tensorflow-cpu"),
-        "keras": _dist_version("keras"),
-        "tf_keras": _dist_version("tf-keras") or _dist_version("tf_keras"),
-    }
+def versions_from_metadata() -> Mapping[str, str]:
+    """``{"tensorflow": ..., "keras": ...}`` like :func:`versions`, read from package metadata only.
+
+    No TensorFlow import: capability tags that hold only for some Keras
+    versions are resolved with it at collection time, when importing
+    TensorFlow would be too early.  ``keras`` is the version of the Keras
+    that :func:`keras` would return (``tf.keras`` = TensorFlow's own version
+    before 2.16, ``tf_keras`` in legacy mode, else ``keras``).
+    """
+    tfv = _dist_version("tensorflow") or _dist_version("tensorflow-cpu")
+    if tfv is None:
+        kv = _dist_version("keras")
+    elif tuple(int(p) for p in tfv.split(".")[:2]) < (2, 16):
+        kv = tfv
+    elif _legacy_requested():
+        kv = _dist_version("tf-keras") or _dist_version("tf_keras")
+    else:
+        kv = _dist_version("keras")
+    out = {}
+    if tfv:
+        out["tensorflow"] = tfv
+    if kv:
+        out["keras"] = kv
+    return out
 
 
 def public_initializer_names() -> list[str]:
@@ -270,36 +288,6 @@ def set_global_seed(seed: int) -> None:
 # --------------------------------------------------------------------------
 
 
-def keras_version_without_import() -> Optional[str]:
-    """Version of the Keras that :func:`keras` would return, read from metadata only."""
-    inst = installed_versions_without_import()
-    tfv = inst.get("tensorflow")
-    if tfv is None:
-        return inst.get("keras")
-    major, minor = (int(p) for p in tfv.split(".")[:2])
-    if (major, minor) < (2, 16):
-        return tfv
-    if _legacy_requested():
-        return inst.get("tf_keras")
-    return inst.get("keras")
-
-
-def versions_without_import() -> Mapping[str, str]:
-    """``{"tensorflow": ..., "keras": ...}`` like :func:`versions`, without importing TensorFlow.
-
-    Capability tags that hold only for some Keras versions are resolved with
-    it at collection time, when importing TensorFlow would be too early.
-    """
-    out = {}
-    tfv = installed_versions_without_import().get("tensorflow")
-    kv = keras_version_without_import()
-    if tfv:
-        out["tensorflow"] = tfv
-    if kv:
-        out["keras"] = kv
-    return out
-
-
 def variable(value: Any, name: str = "w", dtype: Optional[str] = None) -> Any:
     """A trainable variable the optimizer of the Keras in use accepts."""
     import numpy as np
@@ -331,11 +319,6 @@ def apply_gradients(optimizer: Any, grads: Any, variables: Any) -> None:
 def optimizer_iterations(optimizer: Any) -> int:
     """The optimizer's iteration count as an int."""
     return int(to_numpy(optimizer.iterations))
-
-
-def has_gradient_accumulation() -> bool:
-    """``gradient_accumulation_steps`` exists (Keras >= 3.0 only)."""
-    return keras_major() >= 3
 
 
 def loss_scale_optimizer(inner: Any, initial_scale: float, dynamic_growth_steps: int) -> Any:

@@ -15,6 +15,12 @@ A law is plain NumPy/SciPy; it never asks Keras anything.  Formulas:
   ``gain**2 / max(rows, cols)``.
 * Constant and identity: exact values.
 * Any frozen ``scipy.stats`` continuous distribution (:class:`ScipyLaw`).
+
+A law may depend on the kernel through its *fans* (``Var = 2 / fan_in``):
+:class:`Fans` holds them and :func:`shape_fans` computes them from the kernel
+shape alone, the convention ``VarianceScaling`` documents.  The *true* fans a
+layer gives its kernel are the layer catalogue's business
+(:mod:`initcheck.checks.layers`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import numpy as np
 from scipy import stats as _st
 
 __all__ = [
+    "Fans",
+    "shape_fans",
     "Law",
     "Uniform",
     "Normal",
@@ -42,6 +50,43 @@ __all__ = [
 
 class LawError(ValueError):
     """A law was declared with impossible parameters."""
+
+
+@dataclass(frozen=True)
+class Fans:
+    """Number of inputs and outputs each unit of a kernel sees."""
+
+    fan_in: float
+    fan_out: float
+
+    @property
+    def fan_avg(self) -> float:
+        return 0.5 * (self.fan_in + self.fan_out)
+
+    def get(self, mode: str) -> float:
+        """``mode`` is ``"fan_in"``, ``"fan_out"`` or ``"fan_avg"``."""
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"unknown fan mode {mode!r}; expected fan_in, fan_out or fan_avg")
+        return getattr(self, mode)
+
+
+def shape_fans(shape: tuple[int, ...]) -> Fans:
+    """Fans from the kernel shape alone (the convention ``VarianceScaling`` documents).
+
+    For a kernel of shape ``(..., in, out)`` with receptive field
+    ``r = prod(shape[:-2])``: ``fan_in = in * r`` and ``fan_out = out * r``;
+    a vector has ``fan_in = fan_out = shape[0]``; a scalar has both equal to 1.
+    Written from the formula, not by calling Keras: it is the oracle Keras's
+    own computation is checked against.
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 0:
+        return Fans(1, 1)
+    if len(shape) == 1:
+        return Fans(shape[0], shape[0])
+    receptive = math.prod(shape[:-2])
+    return Fans(shape[-2] * receptive, shape[-1] * receptive)
+
 
 
 def truncated_normal_std_ratio(cut: float) -> float:

@@ -2,33 +2,45 @@
 
 A spec is a declaration, checked at registration time.  The battery reads it
 to decide which checks apply (capability tags, never names) and what the
-checks expect (the law, the seed semantics, the designed-for activations).
+checks expect.
 
-Initializer specs live here; optimizer specs live in
-:mod:`initcheck.optimizer_spec` and share :class:`ExpectedFailure` and
-:class:`SpecError`.
+* :class:`InitializerSpec`: a factory, the *law* of the values as a function
+  of the kernel shape and fans, the activations it is designed for, seed
+  semantics and capability tags (:data:`INITIALIZER_TAGS`).
+* :class:`OptimizerSpec`: a factory, the reference update rule
+  (:mod:`initcheck.references.optimizers`) with the *named conventions* the
+  optimizer follows where frameworks differ, its hyperparameter space and
+  documented defaults, and capability tags (:data:`OPTIMIZER_TAGS`), some
+  holding only for a range of Keras versions.
+* :class:`ExpectedFailure`: a declared, versioned known failure.
+
+An invalid spec raises :class:`SpecError` naming the spec and the field.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 
-from .fans import Fans, keras_fans
-from .laws import Law, LawError
+from .dtypes import FLOAT_DTYPES
+from .laws import Fans, Law, LawError, shape_fans
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .references.optimizers import Rule
 
 __all__ = [
     "SpecError",
     "ExpectedFailure",
     "InitializerSpec",
+    "OptimizerSpec",
     "INITIALIZER_TAGS",
-    "FLOAT_DTYPES",
+    "OPTIMIZER_TAGS",
+    "OPTIMIZER_DTYPES",
     "ACTIVATIONS",
     "LawFunction",
+    "validate_name",
 ]
-
-FLOAT_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 
 #: Capability tags an initializer spec may carry.
 INITIALIZER_TAGS: Mapping[str, str] = {
@@ -130,7 +142,8 @@ class InitializerSpec:
         dtypes: Floating dtypes it supports.
         ranks: Kernel ranks it supports.
         fan_convention: How ``fans`` passed to ``law`` are computed; only
-            ``"keras"`` (see :func:`initcheck.fans.keras_fans`) today.
+            ``"keras"`` (fans from the kernel shape, see
+            :func:`initcheck.laws.shape_fans`) today.
         seeded_repeat: One *seeded* instance called twice with the same shape
             returns the ``"same"`` or ``"different"`` values (or ``"any"``).
         unseeded_repeat: The same for an instance built with ``seed=None``.
@@ -165,7 +178,7 @@ class InitializerSpec:
         return self.law(tuple(shape), self.fans(shape))
 
     def fans(self, shape: tuple[int, ...]) -> Fans:
-        return keras_fans(shape)
+        return shape_fans(shape)
 
     def expected_failure(self, check: str) -> Optional[ExpectedFailure]:
         value = self.expected_failures.get(check)
@@ -226,3 +239,206 @@ class InitializerSpec:
             var = law.variance()
             if not (math.isfinite(var) and var > 0):
                 raise SpecError(name, "law", f"an i.i.d. law needs a finite positive variance, got {var}")
+
+
+# ====================================================================== optimizers
+
+OPTIMIZER_DTYPES: tuple[str, ...] = ("float32", "float64")
+
+#: Capability tags an optimizer spec may carry (each selects checks).
+OPTIMIZER_TAGS: Mapping[str, str] = {
+    "keras_object": "a Keras optimizer (apply_gradients, iterations, get_config/from_config)",
+    "trajectory": "the k-step trajectory equals the reference rule",
+    "lr_zero_fixed": "learning rate 0 leaves the weights unchanged",
+    "zero_grad_fixed": "a zero gradient from a fresh state leaves the weights unchanged",
+    "descent": "a small step on a convex quadratic decreases the loss",
+    "sparse": "accepts IndexedSlices gradients, equal to the dense gradient (repeated indices summed)",
+    "momentum": "has a momentum hyperparameter",
+    "nesterov": "has a nesterov flag",
+    "amsgrad": "has an amsgrad flag",
+    "centered": "has a centered flag",
+    "weight_decay": "decoupled weight decay ``w -= lr * wd * w`` with exclusions",
+    "ema": "exponential moving average of the weights (use_ema)",
+    "accumulation": "gradient_accumulation_steps",
+    "loss_scaling": "can be wrapped by a loss-scale optimizer",
+    "clipping": "clipnorm, clipvalue and global_clipnorm",
+    "lr_callable": "learning rate may be a zero-argument callable",
+    "lr_schedule": "learning rate may be a LearningRateSchedule",
+    "checkpoint": "state saves and restores with tf.train.Checkpoint",
+    "distributed": "runs under tf.distribute.MirroredStrategy",
+    "config": "get_config/from_config round trip",
+    "defaults": "documented defaults are listed in ``defaults``",
+    "elementwise": ("each entry's update reads only that entry's gradient and state, so a stacked variable "
+                    "trains like separate ones (checked; the batched seed ensemble relies on it)"),
+    "non_elementwise": "an entry's update reads other entries (the batched seed ensemble refuses it)",
+    "layerwise": "the update reads per-variable statistics such as norms (LAMB's trust ratio)",
+    "factored": "second moments are factored across axes (Adafactor)",
+    "orthogonalized": "the update is orthogonalised over the whole matrix (Muon)",
+}
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """What an optimizer promises.
+
+    Args:
+        name: Short name, unique within its distribution (``Adam``).
+        factory: ``factory(**kwargs) -> optimizer``.  ``kwargs`` holds
+            ``learning_rate``, the hyperparameters of ``space`` and, for mode
+            checks, Keras's common options (``clipnorm``, ``weight_decay``,
+            ``use_ema``, ``gradient_accumulation_steps`` ...).
+        rule: The reference :class:`~initcheck.references.optimizers.Rule`.
+        space: ``{hyperparameter: Hypothesis strategy}`` for the rule's
+            hyperparameters (legal values only, extremes included).  A value
+            may also be a constant.
+        conventions: ``{convention: value}`` for the rule's named conventions
+            (where frameworks differ); unspecified ones take the rule's default.
+        defaults: Documented default values (``learning_rate`` included) that
+            ``check_documented_defaults`` compares with a default-built object.
+        tags: Capability tags from :data:`OPTIMIZER_TAGS`.
+        tag_versions: ``{tag: "keras>=3.0"}``: the tag holds only for those
+            versions (requirement strings over ``keras`` and ``tensorflow``,
+            ``;``-separated).
+        learning_rate: Strategy for learning rates (default 1e-4..0.5).
+        dtypes: Variable dtypes the optimizer supports.
+        namespace: Overrides the distribution part of the qualified name.
+        expected_failures: ``{check_name: ExpectedFailure or reason}``.
+        description: One line for listings.
+        min_rank: Smallest variable rank the rule accepts.
+        default_weight_decay: The decay the optimizer applies when no
+            ``weight_decay`` is passed (AdamW: 0.004); ``None`` for none.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    rule: Rule
+    space: Mapping[str, Any] = field(default_factory=dict)
+    conventions: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    tags: frozenset = frozenset()
+    tag_versions: Mapping[str, str] = field(default_factory=dict)
+    learning_rate: Any = None
+    dtypes: tuple[str, ...] = OPTIMIZER_DTYPES
+    namespace: Optional[str] = None
+    expected_failures: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    min_rank: int = 1
+    default_weight_decay: Optional[float] = None
+
+    kind = "optimizer"
+
+    # ------------------------------------------------------------ capabilities
+    def has(self, tag: str) -> bool:
+        """Does the spec carry ``tag`` for the installed Keras version?"""
+        if tag not in self.tags:
+            return False
+        versions = self.tag_versions.get(tag)
+        if not versions:
+            return True
+        from . import keras_compat as kc
+
+        return ExpectedFailure(reason="tag range", versions=versions).applies(kc.versions_from_metadata())
+
+    def expected_failure(self, check: str) -> Optional[ExpectedFailure]:
+        value = self.expected_failures.get(check)
+        return None if value is None else _as_expected(value)
+
+    def reference_hp(self, hparams: Mapping[str, Any]) -> dict[str, Any]:
+        """Hyperparameters plus this spec's conventions, as the rule reads them."""
+        out = dict(hparams)
+        out.update(self.conventions)
+        return out
+
+    def hyperparameter_strategy(self, overrides: Optional[Mapping[str, Any]] = None) -> Any:
+        """A strategy of hyperparameter dicts (constants become ``just``)."""
+        from hypothesis import strategies as st
+
+        parts = {}
+        for key, value in {**dict(self.space), **dict(overrides or {})}.items():
+            parts[key] = value if isinstance(value, st.SearchStrategy) else st.just(value)
+        return st.fixed_dictionaries(parts)
+
+    def learning_rate_strategy(self) -> Any:
+        from .strategies import learning_rates
+
+        return self.learning_rate if self.learning_rate is not None else learning_rates()
+
+    def build(self, learning_rate: Any, hparams: Mapping[str, Any], **options: Any) -> Any:
+        """The optimizer for these hyperparameters and options.
+
+        An option set to ``None`` means "not given": it neither reaches the
+        factory nor overrides a drawn hyperparameter of the same name.
+        """
+        given = {k: v for k, v in options.items() if v is not None}
+        kwargs = {k: v for k, v in {**dict(hparams), **given}.items() if v is not None}
+        return self.factory(learning_rate=learning_rate, **kwargs)
+
+    # -------------------------------------------------------------- validation
+    def validate(self) -> None:
+        """Raise :class:`SpecError` naming the first bad field."""
+        name = validate_name(self.name)
+        if self.factory is None or not callable(self.factory):
+            raise SpecError(name, "factory", f"must be a callable (**kwargs) -> optimizer, got {self.factory!r}")
+        from .references.optimizers import Rule
+
+        if not isinstance(self.rule, Rule):
+            raise SpecError(name, "rule", "must be an initcheck.references.optimizers.Rule "
+                            f"(init/step functions), got {type(self.rule).__name__}")
+        unknown = set(self.tags) - set(OPTIMIZER_TAGS)
+        if unknown:
+            raise SpecError(name, "tags", f"unknown tag(s) {sorted(unknown)}; known: {sorted(OPTIMIZER_TAGS)}")
+        for tag, versions in dict(self.tag_versions).items():
+            if tag not in self.tags:
+                raise SpecError(name, "tag_versions", f"range given for tag {tag!r} that is not in tags")
+            try:
+                ExpectedFailure(reason="x", versions=versions).applies({"tensorflow": "2.0", "keras": "2.0"})
+            except Exception as exc:
+                raise SpecError(name, f"tag_versions[{tag!r}]", f"cannot parse {versions!r}: {exc}") from None
+        if not isinstance(self.space, Mapping):
+            raise SpecError(name, "space", "must map hyperparameter names to Hypothesis strategies or constants")
+        extra = set(self.space) - set(self.rule.hyperparameters) - {"weight_decay"}
+        if extra:
+            raise SpecError(name, "space", f"hyperparameter(s) {sorted(extra)} are not read by rule "
+                            f"{self.rule.name!r} (it reads {list(self.rule.hyperparameters)})")
+        for conv, value in dict(self.conventions).items():
+            if conv not in self.rule.conventions:
+                raise SpecError(name, "conventions", f"rule {self.rule.name!r} has no convention {conv!r}; "
+                                f"known: {sorted(self.rule.conventions)}")
+            if value not in self.rule.conventions[conv]:
+                raise SpecError(name, f"conventions[{conv!r}]",
+                                f"{value!r} is not one of {self.rule.conventions[conv]}")
+        if "defaults" in self.tags and "learning_rate" not in self.defaults:
+            raise SpecError(name, "defaults", "tag 'defaults' needs at least the documented 'learning_rate'")
+        for key, value in dict(self.defaults).items():
+            if not isinstance(key, str):
+                raise SpecError(name, "defaults", f"keys must be argument names, got {key!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SpecError(name, f"defaults[{key!r}]", f"must be finite, got {value!r}")
+        bad = [d for d in self.dtypes if d not in OPTIMIZER_DTYPES]
+        if not self.dtypes or bad:
+            raise SpecError(name, "dtypes", f"must be a non-empty subset of {OPTIMIZER_DTYPES}, got {self.dtypes!r}")
+        if not isinstance(self.min_rank, int) or not 1 <= self.min_rank <= 3:
+            raise SpecError(name, "min_rank", f"must be 1, 2 or 3, got {self.min_rank!r}")
+        for tag, needs in (("nesterov", "momentum"),):
+            if tag in self.tags and needs not in self.tags:
+                raise SpecError(name, "tags", f"{tag!r} needs {needs!r}")
+        coupled = sorted(set(self.tags) & {"non_elementwise", "layerwise", "factored", "orthogonalized"})
+        if "elementwise" in self.tags and coupled:
+            raise SpecError(name, "tags", f"'elementwise' contradicts {coupled}")
+        for check, value in dict(self.expected_failures).items():
+            _as_expected(value).validate(name, check)
+        # Draw one example so a broken strategy fails now, not mid-run.
+        try:
+            from hypothesis import strategies as st
+
+            for key, value in dict(self.space).items():
+                if isinstance(value, st.SearchStrategy):
+                    value.validate()
+            strategy = self.learning_rate_strategy()
+            if not isinstance(strategy, st.SearchStrategy):
+                raise TypeError(f"learning_rate must be a Hypothesis strategy, got {type(strategy).__name__}")
+            strategy.validate()
+        except SpecError:
+            raise
+        except Exception as exc:
+            raise SpecError(name, "space", f"invalid strategy: {type(exc).__name__}: {exc}") from None

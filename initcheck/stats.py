@@ -34,6 +34,11 @@ The tests
       planned ``n >= 4e5`` -- the calibration test measures it.
     * Rare events (escaped/clamped values, outliers): exact binomial tails
       (``scipy.stats.binom``); KS cannot see five values in a million.
+    * Success rates over seeds (convergence): exact Clopper-Pearson bounds
+      (``scipy.stats.binomtest``) and the number of seeds that separates a
+      claimed rate from a named smallest discrepancy (:func:`required_seeds`).
+    * Means of independent replicas (signal propagation): a two-sided
+      normal band with its power statement (:func:`band`).
 
 Sizes used by default (alpha = 5e-11, beta = 1e-6): see :func:`default_plan`
 and docs/statistics.md.
@@ -72,6 +77,12 @@ __all__ = [
     "binomial_min_excess",
     "binomial_sample_size",
     "binomial_ci",
+    "cp_upper",
+    "cp_lower",
+    "cp_interval",
+    "required_seeds",
+    "Band",
+    "band",
     "ks_statistic",
     "ks_statistic_grid",
     "ks_test",
@@ -347,9 +358,105 @@ def binomial_sample_size(p0: float, excess: float, alpha: float, beta: float) ->
 
 
 def binomial_ci(count: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson interval for a rate (``scipy.stats.binomtest``)."""
+    """Two-sided Clopper-Pearson interval for a rate (``scipy.stats.binomtest``, exact)."""
     ci = _st.binomtest(int(count), int(n)).proportion_ci(confidence_level=level, method="exact")
     return float(ci.low), float(ci.high)
+
+
+def cp_upper(k: int, n: int, alpha: float) -> float:
+    """One-sided upper Clopper-Pearson bound: ``P(rate <= bound) >= 1 - alpha`` (Clopper & Pearson 1934)."""
+    ci = _st.binomtest(int(k), int(n), alternative="less").proportion_ci(confidence_level=1.0 - alpha,
+                                                                          method="exact")
+    return float(ci.high)
+
+
+def cp_lower(k: int, n: int, alpha: float) -> float:
+    """One-sided lower Clopper-Pearson bound: ``P(rate >= bound) >= 1 - alpha``."""
+    ci = _st.binomtest(int(k), int(n), alternative="greater").proportion_ci(confidence_level=1.0 - alpha,
+                                                                             method="exact")
+    return float(ci.low)
+
+
+def cp_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided Clopper-Pearson interval at confidence ``level`` (same as :func:`binomial_ci`)."""
+    return binomial_ci(k, n, level)
+
+
+def required_seeds(claim: str, p0: float, p1: float, alpha: float, beta: float, max_seeds: int = 4096) -> int:
+    """Fewest seeds S for which the exact test of ``claim`` has both error rates.
+
+    * ``"trains"`` (rate ``>= p0``): fail when ``k <= c`` with
+      ``P(Bin(S, p0) <= c) <= alpha``; need ``P(Bin(S, p1) > c) <= beta``
+      for the named discrepancy ``p1 < p0``.
+    * ``"fails"`` / ``"diverges"`` (rate ``<= p0``): the mirror image, ``p1 > p0``.
+
+    Raises:
+        ValueError: If no ``S <= max_seeds`` suffices.
+    """
+    binom = _st.binom
+    if claim == "trains":
+        if not p1 < p0:
+            raise ValueError(f"'trains' needs p1 < p0, got p0={p0}, p1={p1}")
+        q0, q1 = p0, p1
+    else:
+        if not p1 > p0:
+            raise ValueError(f"'{claim}' needs p1 > p0, got p0={p0}, p1={p1}")
+        q0, q1 = 1.0 - p0, 1.0 - p1  # count the complementary event
+    for n in range(1, max_seeds + 1):
+        c = int(binom.ppf(alpha, n, q0))
+        while c >= 0 and binom.cdf(c, n, q0) > alpha:
+            c -= 1
+        if c < 0:
+            continue
+        if binom.sf(c, n, q1) <= beta:
+            return n
+    raise ValueError(f"no S <= {max_seeds} separates {p0} from {p1} at alpha={alpha}, beta={beta}")
+
+
+@dataclass(frozen=True)
+class Band:
+    """Acceptance band for a mean of independent replicas.
+
+    Attributes:
+        center: Expected statistic under the reference.
+        half_width: ``z_{1 - alpha/2} * sd``.
+        sd: Upper bound on the statistic's standard deviation.
+        alpha, beta: False-fail rate; false-pass rate at ``detectable``.
+        detectable: Smallest shift caught with probability ``1 - beta``;
+            ``detectable_ratio`` is that shift spread over ``depth - 1``
+            layers of a log ratio (``exp(detectable / (depth - 1))``).
+    """
+
+    center: float
+    half_width: float
+    sd: float
+    alpha: float
+    beta: float
+    detectable: float
+    detectable_ratio: float
+
+    def contains(self, value: float) -> bool:
+        return math.isfinite(value) and abs(value - self.center) <= self.half_width
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in ("center", "half_width", "sd", "alpha", "beta", "detectable",
+                                              "detectable_ratio")}
+
+
+def band(mean: float, var: float, seeds: int, depth: int, alpha: float, beta: float) -> Band:
+    """Two-sided normal band for a mean of ``seeds`` independent replicas of variance ``var``.
+
+    A false fail needs a deviation of ``z_{1-alpha/2}`` standard deviations;
+    a shift of ``(z_{1-alpha/2} + z_{1-beta}) * sd`` lands outside the band
+    with probability at least ``1 - beta``.  (Signal propagation: the
+    per-input log ratio is a sum of ``depth - 1`` independent factors, so it
+    is asymptotically normal, Hanin 2018.)
+    """
+    sd = math.sqrt(max(var, 0.0) / seeds)
+    za = float(_st.norm.isf(alpha / 2))
+    zb = float(_st.norm.isf(beta))
+    det = (za + zb) * sd
+    return Band(mean, za * sd, sd, alpha, beta, det, math.exp(det / max(depth - 1, 1)))
 
 
 # --------------------------------------------------------------------------- results

@@ -1,4 +1,19 @@
-"""Public API for plugin authors: run the battery on your specs in your tests.
+"""initcheck under pytest: the battery as test items, and in your own tests.
+
+Two faces of one thing:
+
+* **The pytest plugin** (``pytest11`` entry point ``initcheck``).  Loaded by
+  pytest in every project where initcheck is installed, so importing this
+  module must stay cheap: no TensorFlow, no Keras, no registry scan.
+  Nothing happens unless ``--initcheck`` (or the ``initcheck = true`` ini
+  option) is given; then every registered spec gets one item per applicable
+  check, named ``test_initializer[keras>GlorotUniform-check_seed_contract]``
+  so that ``-k`` selects them, and every plugin that failed to load gets one
+  failing ``test_plugin_load[distribution:entry point]`` item.
+* **For plugin authors' own tests**: :func:`parametrize_with_checks` runs the
+  battery on your specs inside your test suite, with known differences
+  declared as strict expected failures; :func:`xfail_where` marks one of your
+  tests as failing exactly where a declared finding holds.
 
 Example::
 
@@ -19,10 +34,131 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import pytest
 
-from .options import default_profile
+from .battery import apply_budget, default_profile
+from .checks import FAMILIES
 
-__all__ = ["parametrize_with_checks", "BoundCheck", "xfail_where"]
+__all__ = ["parametrize_with_checks", "BoundCheck", "xfail_where", "InitcheckItem", "LoadErrorItem"]
 
+
+# ====================================================================== the pytest plugin
+
+def pytest_addoption(parser: Any) -> None:
+    group = parser.getgroup("initcheck", "initializer/optimizer verification battery")
+    group.addoption("--initcheck", action="store_true", default=None,
+                    help="add the initcheck battery for every registered plugin to this run")
+    group.addoption("--initcheck-select", default=None, metavar="PATTERNS",
+                    help="comma-separated globs over spec names (keras>Glorot*,myplugin); env INITCHECK_SELECT")
+    group.addoption("--initcheck-exclude", default=None, metavar="PATTERNS",
+                    help="comma-separated globs of specs to drop; env INITCHECK_EXCLUDE")
+    group.addoption("--initcheck-checks", default=None, metavar="PATTERNS",
+                    help="comma-separated globs over check names (check_seed_*,check_output_contract)")
+    group.addoption("--initcheck-profile", default=None, choices=("ci", "thorough"),
+                    help="ci: derandomized gate (default); thorough: more examples, varied seeds")
+    group.addoption("--initcheck-false-fail", type=float, default=None, metavar="P",
+                    help="false-fail budget for the whole run (default 1e-6)")
+    group.addoption("--initcheck-false-pass", type=float, default=None, metavar="P",
+                    help="false-pass rate at the named smallest discrepancy (default 1e-6)")
+    parser.addini("initcheck", type="bool", default=False, help="run the initcheck battery (like --initcheck)")
+
+
+def _profile(config: Any) -> str:
+    return config.getoption("initcheck_profile") or default_profile()
+
+
+def pytest_configure(config: Any) -> None:
+    for family in FAMILIES:
+        config.addinivalue_line("markers", f"initcheck_{family}: initcheck {family} checks")
+    try:
+        apply_budget(config.getoption("initcheck_false_fail"), config.getoption("initcheck_false_pass"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _enabled(config: Any) -> bool:
+    flag = config.getoption("initcheck")
+    return bool(flag) if flag is not None else bool(config.getini("initcheck"))
+
+
+class _Collector(pytest.Collector):
+    """Parent node of the battery's items (``initcheck::...``)."""
+
+    def collect(self) -> list:  # items are created directly by the hook
+        return []
+
+
+class InitcheckItem(pytest.Item):
+    """One (spec, check) pair."""
+
+    def __init__(self, *, battery_item: Any, profile: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.battery_item = battery_item
+        self.profile = profile
+
+    def runtest(self) -> None:
+        from .battery import execute
+
+        execute(self.battery_item, self.profile)
+
+    def repr_failure(self, excinfo: Any, style: Optional[str] = None) -> Any:
+        from .checks.evidence import CheckFailure
+
+        if isinstance(excinfo.value, CheckFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple:
+        return self.path, None, self.name
+
+
+class LoadErrorItem(pytest.Item):
+    """A plugin that could not be loaded: one clear failing item."""
+
+    def __init__(self, *, load_error: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.load_error = load_error
+
+    def runtest(self) -> None:
+        raise PluginLoadFailed(self.load_error.describe())
+
+    def repr_failure(self, excinfo: Any, style: Optional[str] = None) -> Any:
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple:
+        return self.path, None, self.name
+
+
+class PluginLoadFailed(Exception):
+    """Raised by a :class:`LoadErrorItem`."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: Any, config: Any, items: list) -> None:
+    if not _enabled(config):
+        return
+    from . import battery
+    from .registry import load_registry, parse_patterns
+
+    registry = load_registry(select=parse_patterns(config.getoption("initcheck_select")),
+                             exclude=parse_patterns(config.getoption("initcheck_exclude")))
+    profile = _profile(config)
+    parent = _Collector.from_parent(session, name="initcheck")
+    new = []
+    for err in registry.errors:
+        new.append(LoadErrorItem.from_parent(parent, name=f"test_plugin_load[{err.label}]", load_error=err))
+    specs = [(r.qualname, r.spec) for r in registry.specs.values()]
+    checks = parse_patterns(config.getoption("initcheck_checks")) or None
+    for bitem in battery.plan(specs, profile, checks):
+        node = InitcheckItem.from_parent(parent, name=f"test_{bitem.spec.kind}[{bitem.id}]",
+                                         battery_item=bitem, profile=profile)
+        xf = battery.expected_failure_for(bitem)
+        if xf is not None:
+            node.add_marker(pytest.mark.xfail(strict=True, reason=f"{xf.reason} [{xf.versions or 'all versions'}]"))
+        node.add_marker(getattr(pytest.mark, f"initcheck_{bitem.check.family}"))
+        new.append(node)
+    items.extend(new)
+
+
+# ====================================================================== in your own tests
 
 class BoundCheck:
     """A check bound to one spec; call it with the spec to run it."""
@@ -63,6 +199,7 @@ def parametrize_with_checks(
     """
     from . import battery
     from .checks import all_checks
+    from . import keras_compat
     from .spec import ExpectedFailure
 
     profile = profile or default_profile()
@@ -82,7 +219,7 @@ def parametrize_with_checks(
         spec.validate()
         for bitem in battery.plan([(qual, spec)], profile):
             xf = extra.get(bitem.check.name)
-            if xf is not None and not xf.applies(battery.installed_versions()):
+            if xf is not None and not xf.applies(keras_compat.versions()):
                 xf = None
             xf = xf or battery.expected_failure_for(bitem)
             marks = [pytest.mark.xfail(strict=True, reason=xf.reason)] if xf else []
@@ -98,7 +235,7 @@ def xfail_where(finding: Any) -> Any:
     exactly where ``finding.versions`` holds, and leaves it a plain test
     elsewhere.  Imports TensorFlow once (to read the versions).
     """
-    from .battery import installed_versions
+    from . import keras_compat
 
-    return pytest.mark.xfail(finding.applies(installed_versions()), reason=finding.reason, strict=True)
+    return pytest.mark.xfail(finding.applies(keras_compat.versions()), reason=finding.reason, strict=True)
 

@@ -26,11 +26,18 @@ import math
 from typing import Any, Callable, Optional
 
 from .. import keras_compat as kc
-from ..fans import Fans
-from ..laws import Constant, Identity, Law, Normal, Orthogonal, TruncatedNormal, Uniform
-from ..spec import ExpectedFailure, InitializerSpec
+from ..laws import Constant, Fans, Identity, Law, Normal, Orthogonal, TruncatedNormal, Uniform
+from ..spec import InitializerSpec
+from .findings import (CONSTANT_FLOAT64, IDENTITY_NOT_DESERIALIZABLE, ORTHOGONAL_BFLOAT16, SEED_ZERO,
+                       initializer_findings, moved_to_findings)
 
 __all__ = ["builtin_specs", "variance_scaling_law", "variance_scaling_spec", "OUT_OF_SCOPE", "ALIASES"]
+
+#: Moved to :mod:`initcheck.builtin.findings` in 0.2 (kept importable from here for one release).
+_MOVED_FINDINGS = ("SEED_ZERO_IGNORED", "ORTHOGONAL_BFLOAT16", "CONSTANT_FLOAT64")
+
+
+__getattr__ = moved_to_findings(__name__, _MOVED_FINDINGS)
 
 #: Public Keras initializers deliberately not given a spec, with the reason.
 OUT_OF_SCOPE: dict[str, str] = {
@@ -47,153 +54,6 @@ ALIASES: dict[str, str] = {
     "OrthogonalInitializer": "Orthogonal",
     "STFTInitializer": "STFT",
 }
-
-#: Findings: real differences between what Keras documents and what it does.
-ORTHOGONAL_BFLOAT16 = ExpectedFailure(
-    reason="Orthogonal(dtype=bfloat16) raises: TensorFlow's Qr op has no bfloat16 kernel",
-    versions="",
-    evidence="Orthogonal(seed=0)((4, 4), dtype='bfloat16') -> InvalidArgumentError: Value for attr 'T' of "
-             "bfloat16 is not in the list of allowed values (Op:Qr); seen on TF 2.21 with Keras 3.15.1 and tf_keras 2.21",
-)
-CONSTANT_FLOAT64 = ExpectedFailure(
-    reason="Keras 3 Constant rounds its value through float32 before casting to float64",
-    versions="keras>=3",
-    evidence="Constant(-0.3)((1,), dtype='float64') -> -0.30000001192092896 (float32 rounding) on Keras 3.15.1; "
-             "tf_keras 2.21 returns -0.3 exactly",
-)
-
-# --- Findings of the layer-aware variance checks (initcheck.checks.distribution,
-# check_layer_variance_<kind>): VarianceScaling computes fans from the kernel
-# shape alone (initcheck.fans.keras_fans), which differs from the fans the
-# layer really has (initcheck.fans oracle) for these layer kinds.  Measured on
-# TF 2.21 with Keras 3.15.1 and with tf_keras 2.21 (TF_USE_LEGACY_KERAS=1)
-# (ratios: observed variance / law at the true fans).
-_FAN_TRANSPOSE = ExpectedFailure(
-    reason="Conv{1,2,3}DTranspose kernels are (*k, filters, in_channels) but VarianceScaling reads shape[-2] "
-           "(filters) as the input axis, so fan_in and fan_out are swapped for the layer",
-    versions="",
-    evidence="Conv2DTranspose(filters=64) on 128 input channels, kernel (k, k, 64, 128): true fan_in = 128 k^2, "
-             "Keras uses 64 k^2; HeNormal variance is 2.04x the law at the true fans (z = 118 at n = 19072); "
-             "fan_out specs get the inverse ratio; tf_keras 2.21: 2.02x (z = 56 at n = 4096)",
-)
-_FAN_DEPTHWISE = ExpectedFailure(
-    reason="DepthwiseConv2D kernels (and SeparableConv2D's depthwise kernel) are (*k, in_channels, multiplier) "
-           "with no sum over channels, but VarianceScaling counts fan_in = in_channels * prod(k)",
-    versions="",
-    evidence="DepthwiseConv2D((2, 2)) on 64..192 channels: HeNormal variance is 0.0155x (= 1/in_channels) the "
-             "law at the true fan_in = 4; GlorotUniform 0.031x (z > 110 at n = 19072); tf_keras 2.21 "
-             "DepthwiseConv2D((3, 3)) on 64 channels: 0.016x (z = 50)",
-)
-_FAN_GATES = ExpectedFailure(
-    reason="LSTM/GRU kernels concatenate one (in, units) kernel per gate, but VarianceScaling counts "
-           "fan_out = gates * units",
-    versions="",
-    evidence="LSTM(32) on 64 inputs, kernel (64, 128): GlorotUniform variance is 0.50x the law at the true fans "
-             "(64, 32) (z = 71 at n = 16384); GRU 0.60x (z = 49)",
-)
-_FAN_EINSUM = ExpectedFailure(
-    reason="VarianceScaling before Keras 3.15 ignores which EinsumDense kernel axes are contracted or produced "
-           "(Keras 3.15.0 added input_axes/output_axes, passed by EinsumDense.build); MultiHeadAttention's "
-           "projections inherit it",
-    # Keras 3.0-3.14 lack it too: their sources (keras/src/initializers/random_initializers.py,
-    # keras/src/layers/core/einsum_dense.py) have no input_axes / _update_kernel_initializer; 3.15.0 has both.
-    versions="keras<3.15",
-    evidence="tf_keras 2.21, EinsumDense('ab,bcd->acd') kernel (64, 2, 32): Keras fans (128, 2048) vs true "
-             "(64, 64): HeNormal variance 0.51x the law at the true fans (z = 27 at n = 4096); MHA query kernel "
-             "(64, 2, 16): 0.50x (z = 27); Keras 3.15.1 passes both; tf.keras 2.12 (TF 2.12.0), GlorotUniform, "
-             "kernel (64, 2, 32): 0.059x the law at the true fans (z = 117 at n = 12288), MHA query kernel 0.082x "
-             "(z = 114)",
-)
-_EINSUM_FINDINGS = {"check_layer_variance_einsum_dense": _FAN_EINSUM,
-                    "check_layer_variance_multi_head_attention": _FAN_EINSUM}
-_LAYER_FAN_FINDINGS = {
-    "fan_in": {"check_layer_variance_conv1d_transpose": _FAN_TRANSPOSE,
-               "check_layer_variance_conv2d_transpose": _FAN_TRANSPOSE,
-               "check_layer_variance_conv3d_transpose": _FAN_TRANSPOSE,
-               "check_layer_variance_depthwise_conv2d": _FAN_DEPTHWISE,
-               "check_layer_variance_separable_conv2d": _FAN_DEPTHWISE},
-    "fan_out": {"check_layer_variance_conv1d_transpose": _FAN_TRANSPOSE,
-                "check_layer_variance_conv2d_transpose": _FAN_TRANSPOSE,
-                "check_layer_variance_conv3d_transpose": _FAN_TRANSPOSE,
-                "check_layer_variance_lstm": _FAN_GATES,
-                "check_layer_variance_gru": _FAN_GATES},
-    "fan_avg": {"check_layer_variance_depthwise_conv2d": _FAN_DEPTHWISE,
-                "check_layer_variance_separable_conv2d": _FAN_DEPTHWISE,
-                "check_layer_variance_lstm": _FAN_GATES,
-                "check_layer_variance_gru": _FAN_GATES},
-}
-#: check_low_precision: TF fills the 7 mantissa bits of a bfloat16 in [1, 2) for
-#: uniform draws, so bfloat16 uniform values take only 128 distinct values.
-_BF16_UNIFORM = ExpectedFailure(
-    reason="bfloat16 uniform draws take only 128 distinct values (7 random mantissa bits), far coarser than "
-           "the uniform law rounded to bfloat16",
-    versions="",
-    evidence="RandomUniform(-0.05, 0.05)((1000, 1000), dtype='bfloat16') has 128 distinct values; the DKWM "
-             "distance to the rounded law is 0.0097 > threshold 0.0050 at n = 1343488 (GlorotUniform, HeUniform, "
-             "LecunUniform; Keras 3.15.1 and tf_keras 2.21 alike); float16 (1024 values) stays within the envelope",
-)
-
-
-#: check_layer_independence_multi_head_attention: MultiHeadAttention clones its
-#: kernel initializer through from_config(get_config()), seed included, and a
-#: seeded initializer returns the same values on every call.
-_MHA_SAME_SEED = ExpectedFailure(
-    reason="MultiHeadAttention clones a seeded kernel_initializer with its seed, so the query, key and value "
-           "kernels are identical",
-    versions="",
-    evidence="MultiHeadAttention(num_heads=2, key_dim=8, kernel_initializer=HeNormal(seed=3)) on 16 features: "
-             "query, key and value kernels are equal element for element (correlation 1.0) on Keras 3.15.1 and "
-             "tf_keras 2.21; with seed=None or 'he_normal' they differ",
-)
-
-
-#: Keras 3.0.x-3.1.x: ``self.seed = seed or random.make_default_seed()`` in every
-#: random initializer, so ``seed=0`` is falsy and replaced by a fresh random
-#: integer (fixed in 3.2.0: ``seed if seed is not None else ...``).
-_SEED_ZERO_IGNORED = ExpectedFailure(
-    reason="Keras 3.0-3.1 random initializers treat seed=0 as unseeded (`seed or make_default_seed()`), so two "
-           "instances (or a get_config/from_config clone) built with seed=0 draw different values",
-    versions="keras>=3.0,<3.2",
-    evidence="keras 3.0.5 on TF 2.16.2: GlorotUniform/RandomNormal/Orthogonal(seed=0)((4, 4)) twice -> different "
-             "arrays, seed=1 -> equal; `initcheck check` fails check_seed_contract ('two instances with seed=0 "
-             "gave different values') and check_config_roundtrip; sources: keras 3.0.0-3.1.1 "
-             "random_initializers.py `seed or random.make_default_seed()`, 3.2.0 `seed if seed is not None`",
-)
-#: Same code path: the replacement seed comes from Python's global ``random``
-#: (``make_default_seed``: ``python_random.randint(1, int(1e9))``), drawn when
-#: the initializer is created.
-_SEED_ZERO_TOUCHES_RANDOM = ExpectedFailure(
-    reason="Keras 3.0-3.1 random initializers built with seed=0 replace it by `make_default_seed()`, which draws "
-           "from Python's global `random`, so a seeded initializer advances the user's global random state",
-    versions="keras>=3.0,<3.2",
-    evidence="keras 3.0.5 on TF 2.16.2 (tox env tf216-keras30): check_global_rng_untouched fails for every "
-             "seeded built-in ('drawing with seed=0 advanced the global state of random'); source: keras 3.0.5 "
-             "random/seed_generator.py `return python_random.randint(1, int(1e9))`; seed=0 honoured from 3.2.0",
-)
-_SEED_ZERO = {"check_seed_contract": _SEED_ZERO_IGNORED, "check_config_roundtrip": _SEED_ZERO_IGNORED,
-              "check_global_rng_untouched": _SEED_ZERO_TOUCHES_RANDOM}
-
-#: Public: the seed-zero finding, for tests and plugins whose initializers build on Keras's.
-SEED_ZERO_IGNORED = _SEED_ZERO_IGNORED
-
-_IDENTITY_NOT_DESERIALIZABLE = ExpectedFailure(
-    reason="Keras 3.0-3.2.0 leave Identity out of the initializers' deserialization table (ALL_OBJECTS), so a "
-           "saved model whose layer uses it cannot be loaded",
-    versions="keras>=3.0,<3.2.1",
-    evidence="keras 3.0.5 on TF 2.16.2 (tox env tf216-keras30): check_keras_save_load raises 'TypeError: "
-             "Functional could not be deserialized properly' (underneath: 'Could not interpret initializer "
-             "identifier: Identity'); source: initializers/__init__.py ALL_OBJECTS gains Identity in 3.2.1",
-)
-
-
-def _findings(mode: Optional[str], distribution: str) -> dict:
-    found = {**_LAYER_FAN_FINDINGS.get(mode, {}), **_EINSUM_FINDINGS} if mode else {}
-    found["check_layer_independence_multi_head_attention"] = _MHA_SAME_SEED
-    found.update(_SEED_ZERO)
-    if distribution == "uniform":
-        found["check_low_precision"] = _BF16_UNIFORM
-    return found
-
 
 MODES = ("fan_in", "fan_out", "fan_avg")
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
@@ -270,7 +130,7 @@ def variance_scaling_spec(scale: float, mode: str, distribution: str, *, name: O
         unseeded_repeat=unseeded,
         namespace="keras",
         description=f"Var = {scale:g} / {mode}, {distribution}",
-        expected_failures=_findings(mode, distribution),
+        expected_failures=initializer_findings(mode, distribution),
     )
 
 
@@ -300,14 +160,14 @@ def _fixed_random_specs() -> list[InitializerSpec]:
     return [
         InitializerSpec(name="RandomNormal", factory=_keras_factory("RandomNormal", mean=0.0, stddev=0.05),
                         law=Normal(std=0.05), description="N(0, 0.05^2) (Keras defaults)",
-                        expected_failures=_findings(None, "normal"), **common),
+                        expected_failures=initializer_findings(None, "normal"), **common),
         InitializerSpec(name="RandomUniform", factory=_keras_factory("RandomUniform", minval=-0.05, maxval=0.05),
                         law=Uniform(-0.05, 0.05), description="U(-0.05, 0.05) (Keras defaults)",
-                        expected_failures=_findings(None, "uniform"), **common),
+                        expected_failures=initializer_findings(None, "uniform"), **common),
         InitializerSpec(name="TruncatedNormal", factory=_keras_factory("TruncatedNormal", mean=0.0, stddev=0.05),
                         law=TruncatedNormal(std=0.05, cut=2.0),
                         description="N(0, 0.05^2) cut at +-2 std (Keras defaults)",
-                        expected_failures=_findings(None, "truncated_normal"), **common),
+                        expected_failures=initializer_findings(None, "truncated_normal"), **common),
     ]
 
 
@@ -328,10 +188,10 @@ def _structured_specs() -> list[InitializerSpec]:
     wide = ("float16", "float32", "float64")
     return [
         InitializerSpec(name="Orthogonal", factory=_keras_factory("Orthogonal", gain=1.0), law=_orthogonal_law(1.0),
-                        activations=("linear",), dtypes=wide, description="Haar orthogonal, gain 1", expected_failures=dict(_SEED_ZERO),
+                        activations=("linear",), dtypes=wide, description="Haar orthogonal, gain 1", expected_failures=dict(SEED_ZERO),
                         **ortho),
         InitializerSpec(name="Orthogonal-gain2.5", factory=_keras_factory("Orthogonal", gain=2.5),
-                        law=_orthogonal_law(2.5), dtypes=wide, description="Haar orthogonal, gain 2.5", expected_failures=dict(_SEED_ZERO),
+                        law=_orthogonal_law(2.5), dtypes=wide, description="Haar orthogonal, gain 2.5", expected_failures=dict(SEED_ZERO),
                         **ortho),
         # bfloat16 is a dtype Keras accepts for any float initializer; the
         # QR decomposition behind Orthogonal has no bfloat16 kernel in
@@ -344,7 +204,7 @@ def _structured_specs() -> list[InitializerSpec]:
                                            "check_haar_rotation_angle": ORTHOGONAL_BFLOAT16}, **ortho),
         InitializerSpec(name="Identity", factory=_deterministic_factory("Identity", gain=1.0), law=Identity(1.0),
                         tags=det, ranks=(2,), seeded_repeat="any", namespace="keras", description="identity matrix",
-                        expected_failures={"check_keras_save_load": _IDENTITY_NOT_DESERIALIZABLE}),
+                        expected_failures={"check_keras_save_load": IDENTITY_NOT_DESERIALIZABLE}),
         InitializerSpec(name="Zeros", factory=_deterministic_factory("Zeros"), law=Constant(0.0), tags=det,
                         seeded_repeat="any", namespace="keras", description="all zeros"),
         InitializerSpec(name="Ones", factory=_deterministic_factory("Ones"), law=Constant(1.0), tags=det,

@@ -1,10 +1,18 @@
 """The battery's checks: plain functions selected by capability.
 
 A check is ``func(spec, case) -> Evidence`` that raises
-:class:`~initcheck.evidence.CheckFailure` on failure.  It knows nothing of
-pytest.  :func:`register_check` declares, next to the function, which specs
-it applies to (a predicate over tags/fields, never over names), how
-Hypothesis draws its cases, and how many examples the default gate runs.
+:class:`~initcheck.checks.evidence.CheckFailure` on failure.  It knows
+nothing of pytest.  :func:`register_check` declares, next to the function,
+which specs it applies to (a predicate over tags/fields, never over names),
+how Hypothesis draws its cases, and how many examples the default gate runs;
+the registered function stamps its own name on its evidence, so a body never
+types it.
+
+Families (one module each): ``structural`` (the contract of every
+initializer), ``distribution`` (marginal laws, pooled draws: ``_sampling``),
+``layers`` (the kernels real Keras layers build), ``structured``
+(orthogonal/Haar, spectra), ``propagation`` (signal through depth),
+``optimizer`` (update rules in every mode) and ``convergence`` (toy tasks).
 
 Check modules must not import TensorFlow at import time; they reach Keras
 through :mod:`initcheck.keras_compat` inside the check body.
@@ -12,16 +20,23 @@ through :mod:`initcheck.keras_compat` inside the check body.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-__all__ = ["Check", "register_check", "all_checks", "checks_for", "CHECK_MODULES"]
+from .evidence import CheckFailure, Evidence
+
+__all__ = ["Check", "register_check", "all_checks", "checks_for", "CHECK_MODULES", "FAMILIES"]
+
+#: Check families, in the order runners report them (the layer checks are distribution checks).
+FAMILIES: tuple[str, ...] = ("structural", "distribution", "structured", "propagation", "optimizer", "convergence")
 
 #: Modules that define checks, imported on first use of :func:`all_checks`.
 CHECK_MODULES: tuple[str, ...] = (
     "initcheck.checks.structural",
     "initcheck.checks.distribution",
+    "initcheck.checks.layers",
     "initcheck.checks.structured",
     "initcheck.checks.propagation",
     "initcheck.checks.optimizer",
@@ -79,22 +94,53 @@ def register_check(
     depends_on: tuple[str, ...] = (),
     thorough_only: bool = False,
 ) -> Callable[[Callable], Callable]:
-    """Decorator registering ``func`` as a check (name = function name)."""
+    """Decorator registering ``func`` as a check (name = function name).
+
+    Returns the registered function: ``func`` wrapped so that the evidence it
+    returns or raises carries the check's name (and the spec's, when the body
+    left them empty).
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown check family {family!r}; known: {FAMILIES}")
 
     def deco(func: Callable) -> Callable:
         name = func.__name__
         if not name.startswith("check_"):
             raise ValueError(f"check functions are named check_*, got {name!r}")
-        if name in _REGISTRY and _REGISTRY[name].func is not func:
+        known = _REGISTRY.get(name)
+        if known is not None and getattr(known.func, "__wrapped__", None) is not func:
             raise ValueError(f"two checks named {name!r}")
+
+        @functools.wraps(func)
+        def registered(spec: Any, case: dict) -> Any:
+            try:
+                ev = func(spec, case)
+            except CheckFailure as failure:
+                if _stamp(failure.evidence, name, spec):
+                    raise CheckFailure(failure.evidence) from None
+                raise
+            if isinstance(ev, Evidence):
+                _stamp(ev, name, spec)
+            return ev
+
         _REGISTRY[name] = Check(
-            name=name, func=func, kind=kind, family=family, applies=applies, strategy=strategy,
+            name=name, func=registered, kind=kind, family=family, applies=applies, strategy=strategy,
             examples=examples, statistical=statistical, depends_on=depends_on,
             thorough_only=thorough_only, doc=(func.__doc__ or "").strip().split("\n")[0],
         )
-        return func
+        return registered
 
     return deco
+
+
+def _stamp(ev: Evidence, check: str, spec: Any) -> bool:
+    """Fill the check and spec names a body left empty; True when something changed."""
+    changed = False
+    if not ev.check:
+        ev.check, changed = check, True
+    if not ev.spec:
+        ev.spec, changed = str(getattr(spec, "name", "")), True
+    return changed
 
 
 def all_checks() -> dict[str, Check]:
@@ -105,14 +151,8 @@ def all_checks() -> dict[str, Check]:
         except ModuleNotFoundError as exc:
             if exc.name != mod:  # a real import error inside the module
                 raise
-    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].kind, _family_rank(kv[1].family), bool(kv[1].depends_on), kv[0])))
-
-
-_FAMILIES = ("structural", "distribution", "structured", "propagation", "optimizer", "convergence")
-
-
-def _family_rank(family: str) -> int:
-    return _FAMILIES.index(family) if family in _FAMILIES else len(_FAMILIES)
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].kind, FAMILIES.index(kv[1].family),
+                                                        bool(kv[1].depends_on), kv[0])))
 
 
 def checks_for(spec: Any, profile: str = "ci") -> list[Check]:

@@ -1,6 +1,6 @@
 """Convergence checks: does the initializer train the toy tasks it should, and fail those it should?
 
-Two checks over the declared :data:`initcheck.convergence.EXPECTATIONS`
+Two checks over the declared :data:`initcheck.convergence.expectations.EXPECTATIONS`
 (selected by the spec's law -- its variance gain ``q = fan_in * E[w^2]`` --
 never by its name):
 
@@ -11,7 +11,7 @@ never by its name):
   expectation that applies, each at ``alpha / k`` for ``k`` expectations.
 
 Each expectation trains S seeds in one batched ensemble, S from the power
-analysis (:func:`initcheck.convergence.required_seeds`), and decides with
+analysis (:func:`initcheck.stats.required_seeds`), and decides with
 an exact one-sided Clopper-Pearson bound at the run's per-assertion
 ``alpha``.  No TensorFlow is imported at module import time.
 """
@@ -20,15 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..evidence import CheckFailure, Evidence
 from . import register_check
+from .evidence import Evidence, fail, ok
 
 __all__ = ["check_trains_deep_relu", "check_convergence_expectations"]
 
 
 def _has_gate_expectation(spec: Any) -> bool:
     """Designed for ReLU (the spec's own promise) and holding a gate expectation."""
-    from ..convergence import expectations_for
+    from ..convergence.expectations import expectations_for
 
     if "relu" not in tuple(getattr(spec, "activations", ())):
         return False
@@ -39,7 +39,7 @@ def _has_gate_expectation(spec: Any) -> bool:
 
 
 def _has_any_expectation(spec: Any) -> bool:
-    from ..convergence import expectations_for
+    from ..convergence.expectations import expectations_for
 
     try:
         return bool(expectations_for(spec, "thorough"))
@@ -47,8 +47,8 @@ def _has_any_expectation(spec: Any) -> bool:
         return False
 
 
-def _run(check: str, spec: Any, profile: str) -> Evidence:
-    from ..convergence import expectations_for, verify_expectation
+def _run(spec: Any, case: dict, profile: str) -> Evidence:
+    from ..convergence.expectations import expectations_for, verify_expectation
     from ..stats import budget
 
     b = budget()
@@ -61,21 +61,19 @@ def _run(check: str, spec: Any, profile: str) -> Evidence:
         "decisions": [d.data() for d in decisions],
     }
     if failed:
-        msg = "; ".join(f"{d.expectation}: {d.message}" for d in failed)
-        raise CheckFailure(Evidence(check, "", False, msg, data=data))
-    msg = "; ".join(f"{d.expectation}: {d.message}" for d in decisions)
-    return Evidence(check, "", True, msg, data=data)
+        raise fail("; ".join(f"{d.expectation}: {d.message}" for d in failed), case, **data)
+    return ok("; ".join(f"{d.expectation}: {d.message}" for d in decisions), case, **data)
 
 
 @register_check(kind="initializer", family="convergence", applies=_has_gate_expectation, statistical=True,
                 examples=1)
 def check_trains_deep_relu(spec: Any, case: dict) -> Evidence:
     """A law at the ReLU critical gain trains the deep narrow ReLU network with SGD (declared rate, S seeds)."""
-    return _run("check_trains_deep_relu", spec, "ci")
+    return _run(spec, case, "ci")
 
 
 @register_check(kind="initializer", family="convergence", applies=_has_any_expectation, statistical=True,
                 examples=1, thorough_only=True)
 def check_convergence_expectations(spec: Any, case: dict) -> Evidence:
     """Every declared convergence expectation whose variance-gain range holds the spec."""
-    return _run("check_convergence_expectations", spec, "thorough")
+    return _run(spec, case, "thorough")

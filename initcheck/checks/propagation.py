@@ -6,7 +6,7 @@ nor explode through many layers.  These checks test that claim directly for
 every spec that declares designed-for activations (``spec.activations``),
 selected by capability: tag ``iid`` or ``structured``, a supported rank, and
 at least one activation with a propagation reference
-(:data:`initcheck.propagation.THEORY_ACTIVATIONS`).
+(:data:`initcheck.references.propagation.THEORY_ACTIVATIONS`).
 
 * ``check_signal_propagation`` - a dense stack (depth 50, width 256, zero
   biases, float64, ``N(0, 1)`` inputs) built from the spec's factory.
@@ -21,11 +21,11 @@ at least one activation with a propagation reference
 ``ln(G_1 / G_L)`` (backward; ``G_l`` the mean squared gradient w.r.t. the
 pre-activations), averaged over a batch and over :data:`SEEDS` independent
 seeds.  The *reference* is the mean-field curve of the activation's design
-variance (:data:`initcheck.propagation.DESIGN_SIGMA_W2`: linear 1, ReLU 2,
+variance (:data:`initcheck.references.propagation.DESIGN_SIGMA_W2`: linear 1, ReLU 2,
 tanh 1, SELU 1), solved numerically from the recursion, plus the
 finite-width drift; the band around it is ``z_{1-alpha/2}`` times the
 finite-width standard deviation bound ``sqrt(Var / S)`` (derivation in
-:mod:`initcheck.propagation` and docs/propagation.md).  For ReLU and linear
+:mod:`initcheck.references.propagation` and docs/propagation.md).  For ReLU and linear
 the reference is flat (``r = 1``); for tanh at ``sigma_w^2 = 1`` there is no
 non-zero fixed point and the reference is the critical power-law curve
 (``q_l ~ 1/(2l)``); for SELU the forward reference is the fixed point
@@ -51,8 +51,12 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ..evidence import CheckFailure, Evidence
+from .. import stats
+from ..references import propagation as ref_prop
+from ..strategies import MAX_SEED
 from . import register_check
+from ._simulator import draw_stack, end_to_end_singular_values, simulate
+from .evidence import Evidence, fail, ok
 
 __all__ = [
     "check_signal_propagation",
@@ -82,9 +86,7 @@ _CONTRACT = ("check_output_contract",)
 
 
 def _theory_activations(spec: Any) -> list[str]:
-    from ..propagation import THEORY_ACTIVATIONS
-
-    return [a for a in spec.activations if a in THEORY_ACTIVATIONS]
+    return [a for a in spec.activations if a in ref_prop.THEORY_ACTIVATIONS]
 
 
 def _applies_dense(spec: Any) -> bool:
@@ -100,7 +102,7 @@ def _applies_conv(spec: Any) -> bool:
 def _strategy(spec: Any) -> Any:
     # The case is a base seed; every designed-for activation is measured on
     # the same draw (a replayed case may add "activation" to narrow it).
-    return st.fixed_dictionaries({"seed": st.integers(0, 2**31 - 1)})
+    return st.fixed_dictionaries({"seed": st.integers(0, MAX_SEED)})
 
 
 def _dtype(spec: Any) -> str:
@@ -111,9 +113,7 @@ def _dtype(spec: Any) -> str:
 
 
 def _budget() -> tuple[float, float]:
-    from ..stats import budget
-
-    b = budget()
+    b = stats.budget()
     return float(b.alpha), float(b.beta)
 
 
@@ -135,26 +135,24 @@ def measure_activation(spec: Any, activation: str, seed: int, weights: np.ndarra
     assertion at ``budget().alpha / assertions``.  Public so tests and the
     benchmark run exactly the check's logic on hand-made weights.
     """
-    from .. import propagation as pg
-
     act = activation
     depth = weights.shape[1]
     seeds = weights.shape[0]
     alpha, beta = _budget()
     alpha_each = alpha / assertions
-    sim = pg.simulate(weights, act, batch=batch, data_seed=seed, positions=positions)
-    ref_sw2 = pg.DESIGN_SIGMA_W2[act]
-    ref = pg.mean_field(act, ref_sw2, depth)
-    fl = pg.fluctuation(ref, widths, dependent_terms=dependent_terms)
+    sim = simulate(weights, act, batch=batch, data_seed=seed, positions=positions)
+    ref_sw2 = ref_prop.DESIGN_SIGMA_W2[act]
+    ref = ref_prop.mean_field(act, ref_sw2, depth)
+    fl = ref_prop.fluctuation(ref, widths, dependent_terms=dependent_terms)
     bands = {
-        "forward": pg.band(fl.forward_mean, fl.forward_var, seeds, depth, alpha_each, beta),
-        "backward": pg.band(fl.backward_mean, fl.backward_var, seeds, depth, alpha_each, beta),
+        "forward": stats.band(fl.forward_mean, fl.forward_var, seeds, depth, alpha_each, beta),
+        "backward": stats.band(fl.backward_mean, fl.backward_var, seeds, depth, alpha_each, beta),
     }
-    stats = {"forward": float(np.mean(sim.forward)), "backward": float(np.mean(sim.backward))}
+    observed = {"forward": float(np.mean(sim.forward)), "backward": float(np.mean(sim.backward))}
     shape = tuple(weights.shape[2:])
     declared = _declared_sigma_w2(spec, shape)
     try:
-        predicted = pg.mean_field(act, declared, depth).ratios()
+        predicted = ref_prop.mean_field(act, declared, depth).ratios()
     except (OverflowError, ValueError, ZeroDivisionError, KeyError):
         predicted = {"forward": float("nan"), "backward": float("nan")}
     k = depth - 1
@@ -162,7 +160,7 @@ def measure_activation(spec: Any, activation: str, seed: int, weights: np.ndarra
     reference_r = ref.ratios()
     data: dict[str, Any] = {
         "statistic": "mean over seeds and inputs of ln(q_L/q_1) (forward) and ln(G_1/G_L) (backward)",
-        "observed": stats,
+        "observed": observed,
         "per_seed": {"forward": sim.forward, "backward": sim.backward},
         "r_measured": measured,
         "r_reference": reference_r,
@@ -188,11 +186,11 @@ def measure_activation(spec: Any, activation: str, seed: int, weights: np.ndarra
         },
         "simulate_seconds": sim.seconds,
     }
-    bad = [d for d in ("forward", "backward") if not bands[d].contains(stats[d])]
+    bad = [d for d in ("forward", "backward") if not bands[d].contains(observed[d])]
     if bad:
         parts = []
         for d in bad:
-            value = stats[d]
+            value = observed[d]
             r = math.exp(value / k) if math.isfinite(value) else value
             what = ("non-finite" if not math.isfinite(value)
                     else ("grows" if value > bands[d].center else "decays"))
@@ -205,32 +203,29 @@ def measure_activation(spec: Any, activation: str, seed: int, weights: np.ndarra
                   f"backward (reference {reference_r['forward']:.4f}, {reference_r['backward']:.4f})"), data
 
 
-def _run(check: str, spec: Any, case: dict, shape: tuple[int, ...], depth: int, seeds: int, widths: list[float],
+def _run(spec: Any, case: dict, shape: tuple[int, ...], depth: int, seeds: int, widths: list[float],
          batch: int, positions: int = 0) -> Evidence:
     """Draw once, measure every designed-for activation (or ``case["activation"]``), one verdict."""
-    from ..propagation import draw_stack
-
     acts = [case["activation"]] if case.get("activation") else _theory_activations(spec)
     start = time.perf_counter()
     weights = draw_stack(spec.factory, shape, depth, seeds, case["seed"], dtype=_dtype(spec))
     drawn = time.perf_counter() - start
-    _finite_or_fail(spec, case, weights, check)
+    _finite_or_fail(case, weights)
     results = {}
     failures = []
     messages = []
     for act in acts:
-        ok, msg, data = measure_activation(spec, act, case["seed"], weights, widths, batch, positions,
-                                           assertions=2 * len(acts), dependent_terms=positions > 0)
+        passed, msg, data = measure_activation(spec, act, case["seed"], weights, widths, batch, positions,
+                                               assertions=2 * len(acts), dependent_terms=positions > 0)
         results[act] = data
         messages.append(msg)
-        if not ok:
+        if not passed:
             failures.append(msg)
     data = {"activations": results, "assertions": 2 * len(acts), "draw_seconds": drawn,
             "seconds": time.perf_counter() - start}
     if failures:
-        raise CheckFailure(Evidence(check=check, spec=spec.name, passed=False, message=" | ".join(failures),
-                                    case=case, data=data))
-    return Evidence(check=check, spec=spec.name, passed=True, message="; ".join(messages), case=case, data=data)
+        raise fail(" | ".join(failures), case, **data)
+    return ok("; ".join(messages), case, **data)
 
 
 @register_check(kind="initializer", family="propagation", applies=_applies_dense, strategy=_strategy,
@@ -241,7 +236,7 @@ def check_signal_propagation(spec: Any, case: dict) -> Evidence:
     One case draws the weights once and measures every designed-for
     activation on them (``case["activation"]`` restricts it to one).
     """
-    return _run("check_signal_propagation", spec, case, (WIDTH, WIDTH), DEPTH, SEEDS,
+    return _run(spec, case, (WIDTH, WIDTH), DEPTH, SEEDS,
                 [float(WIDTH)] * (DEPTH - 1), BATCH)
 
 
@@ -262,15 +257,14 @@ def check_signal_propagation_conv(spec: Any, case: dict) -> Evidence:
     without Cauchy-Schwarz, 1.38, was nearly tight, so it is not used).
     """
     shape = (CONV["kernel"], CONV["channels"], CONV["channels"])
-    return _run("check_signal_propagation_conv", spec, case, shape, CONV["depth"], CONV["seeds"],
+    return _run(spec, case, shape, CONV["depth"], CONV["seeds"],
                 [float(CONV["channels"])] * (CONV["depth"] - 1), CONV["batch"], positions=CONV["positions"])
 
 
-def _finite_or_fail(spec: Any, case: dict, weights: np.ndarray, check: str) -> None:
+def _finite_or_fail(case: dict, weights: np.ndarray) -> None:
     if not np.all(np.isfinite(weights)):
-        raise CheckFailure(Evidence(check=check, spec=spec.name, passed=False,
-                                    message="the initializer returned non-finite weights", case=case,
-                                    data={"nonfinite": int(np.sum(~np.isfinite(weights)))}))
+        raise fail("the initializer returned non-finite weights", case,
+                   nonfinite=int(np.sum(~np.isfinite(weights))))
 
 
 def _applies_isometry(spec: Any) -> bool:
@@ -283,7 +277,7 @@ def _applies_isometry(spec: Any) -> bool:
 
 
 @register_check(kind="initializer", family="propagation", applies=_applies_isometry,
-                strategy=lambda spec: st.fixed_dictionaries({"seed": st.integers(0, 2**31 - 1)}), examples=1,
+                strategy=lambda spec: st.fixed_dictionaries({"seed": st.integers(0, MAX_SEED)}), examples=1,
                 depends_on=_CONTRACT)
 def check_linear_isometry(spec: Any, case: dict) -> Evidence:
     """A deep linear stack of orthogonal kernels is an exact isometry times ``gain ** L``.
@@ -293,13 +287,11 @@ def check_linear_isometry(spec: Any, case: dict) -> Evidence:
     ``gain ** L`` (Saxe et al. 2014).  Deterministic up to float64 rounding
     (:data:`ISOMETRY_TOLERANCE`); no statistical budget is used.
     """
-    from ..propagation import draw_stack, end_to_end_singular_values
-
     depth, width = DEPTH, 128
     law = spec.law_for((width, width))
     gain = float(law.gain)
     weights = draw_stack(spec.factory, (width, width), depth, 1, case["seed"], dtype=_dtype(spec))[0]
-    _finite_or_fail(spec, case, weights[None], "check_linear_isometry")
+    _finite_or_fail(case, weights[None])
     sv = end_to_end_singular_values(weights)
     dev = np.abs(np.log(sv) - depth * math.log(gain))
     worst = float(np.max(dev))
@@ -309,10 +301,6 @@ def check_linear_isometry(spec: Any, case: dict) -> Evidence:
             "singular_value_min": float(sv.min()), "singular_value_max": float(sv.max()),
             "max_abs_log_deviation": worst, "threshold": tol, "dtype": _dtype(spec)}
     if not worst <= tol:
-        raise CheckFailure(Evidence(check="check_linear_isometry", spec=spec.name, passed=False,
-                                    message=(f"end-to-end singular values span [{sv.min():.6g}, {sv.max():.6g}], "
-                                             f"expected all {gain ** depth:.6g} (max |ln deviation| {worst:.3g} "
-                                             f"> {tol:.3g})"), case=case, data=data))
-    return Evidence(check="check_linear_isometry", spec=spec.name, passed=True,
-                    message=f"all {width} singular values = gain^{depth} within {worst:.2g} (log)", case=case,
-                    data=data)
+        raise fail(f"end-to-end singular values span [{sv.min():.6g}, {sv.max():.6g}], expected all "
+                   f"{gain ** depth:.6g} (max |ln deviation| {worst:.3g} > {tol:.3g})", case, **data)
+    return ok(f"all {width} singular values = gain^{depth} within {worst:.2g} (log)", case, **data)

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from ..cases import initializer_cases, seeds
-from ..evidence import CheckFailure, Evidence
+from ..dtypes import np_dtype
+from ..strategies import initializer_cases, seeds
 from . import register_check
+from .evidence import Evidence, fail, ok
 
 __all__ = [
     "check_output_contract",
@@ -68,14 +69,6 @@ def draw(spec: Any, shape: Any, dtype: str, seed: Any) -> np.ndarray:
     return np.asarray(_kc().to_numpy(values), dtype=np.float64)
 
 
-def _fail(check: str, spec: Any, message: str, case: dict, **data: Any) -> CheckFailure:
-    return CheckFailure(Evidence(check=check, spec=spec.name, passed=False, message=message, case=case, data=data))
-
-
-def _ok(check: str, spec: Any, message: str, case: dict, **data: Any) -> Evidence:
-    return Evidence(check=check, spec=spec.name, passed=True, message=message, case=case, data=data)
-
-
 def _random(spec: Any) -> bool:
     return not spec.has("deterministic")
 
@@ -83,53 +76,49 @@ def _random(spec: Any) -> bool:
 @register_check(kind="initializer", family="structural", strategy=initializer_cases, examples=12)
 def check_output_contract(spec: Any, case: dict) -> Evidence:
     """The requested shape and dtype come back, with finite values."""
-    name = "check_output_contract"
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]
     kc = _kc()
     try:
         out = spec.factory(seed)(shape, dtype=dtype)
     except Exception as exc:
-        raise _fail(name, spec, f"calling the initializer raised {type(exc).__name__}: {exc}", case) from None
+        raise fail(f"calling the initializer raised {type(exc).__name__}: {exc}", case) from None
     got_shape = tuple(int(s) for s in getattr(out, "shape", np.shape(out)))
     got_dtype = kc.dtype_name(out)
     if got_shape != shape:
-        raise _fail(name, spec, f"asked for shape {shape}, got {got_shape}", case,
+        raise fail(f"asked for shape {shape}, got {got_shape}", case,
                     expected_shape=shape, observed_shape=got_shape)
     if got_dtype != dtype:
-        raise _fail(name, spec, f"asked for dtype {dtype}, got {got_dtype}", case,
+        raise fail(f"asked for dtype {dtype}, got {got_dtype}", case,
                     expected_dtype=dtype, observed_dtype=got_dtype)
     values = np.asarray(kc.to_numpy(out), dtype=np.float64)
     bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
     if bad:
-        raise _fail(name, spec, f"{bad} of {values.size} values are NaN or infinite", case,
+        raise fail(f"{bad} of {values.size} values are NaN or infinite", case,
                     non_finite=bad, n=int(values.size))
-    return _ok(name, spec, "shape, dtype and finiteness as requested", case, n=int(values.size))
+    return ok("shape, dtype and finiteness as requested", case, n=int(values.size))
 
 
 @register_check(kind="initializer", family="structural", applies=lambda s: s.has("deterministic"),
                 strategy=initializer_cases, examples=8, depends_on=_CONTRACT)
 def check_exact_values(spec: Any, case: dict) -> Evidence:
     """Deterministic laws (constant, identity) are reproduced exactly (at the dtype)."""
-    name = "check_exact_values"
     shape, dtype = tuple(case["shape"]), case["dtype"]
     law = spec.law_for(shape)
     values = draw(spec, shape, dtype, case["seed"])
     expected = law.expected(shape)
     # Compare with the expectation rounded to the requested dtype: exactness
     # means "the nearest representable value", not the real number.
-    import ml_dtypes  # a dependency of initcheck (TF 2.13 does not bring it); bfloat16 rounding
-
-    np_dtype = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
-    rounded = np.asarray(expected).astype(np_dtype).astype(np.float64)
+    rounded = np.asarray(expected).astype(np_dtype(dtype)).astype(np.float64)
     mismatch = int(np.count_nonzero(values != rounded))
     if mismatch:
         idx = np.unravel_index(int(np.argmax(values != rounded)), values.shape)
-        raise _fail(name, spec, f"{mismatch} of {values.size} entries differ from {law}", case,
+        raise fail(f"{mismatch} of {values.size} entries differ from {law}", case,
                     first_index=[int(i) for i in idx], observed=float(values[idx]), expected=float(rounded[idx]))
-    return _ok(name, spec, f"all {values.size} entries equal {law}", case)
+    return ok(f"all {values.size} entries equal {law}", case)
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
+def same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same shape and bit-for-bit equal values."""
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
@@ -138,24 +127,23 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
                 examples=8, depends_on=_CONTRACT)
 def check_seed_contract(spec: Any, case: dict) -> Evidence:
     """Same seed gives the same values (seed 0 too); other seeds and no seed differ."""
-    name = "check_seed_contract"
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]
     a, b = draw(spec, shape, dtype, seed), draw(spec, shape, dtype, seed)
-    if not _same(a, b):
-        raise _fail(name, spec, f"two instances with seed={seed} gave different values", case,
+    if not same_values(a, b):
+        raise fail(f"two instances with seed={seed} gave different values", case,
                     max_abs_difference=float(np.max(np.abs(a - b))))
     z1, z2 = draw(spec, shape, dtype, 0), draw(spec, shape, dtype, 0)
-    if not _same(z1, z2):
-        raise _fail(name, spec, "two instances with seed=0 gave different values: seed 0 is treated as 'no seed'",
+    if not same_values(z1, z2):
+        raise fail("two instances with seed=0 gave different values: seed 0 is treated as 'no seed'",
                     case, max_abs_difference=float(np.max(np.abs(z1 - z2))))
     other = seed + 1 if seed < 2**31 - 1 else seed - 1
     c = draw(spec, shape, dtype, other)
-    if _same(a, c):
-        raise _fail(name, spec, f"seeds {seed} and {other} gave identical values: the seed is ignored", case)
+    if same_values(a, c):
+        raise fail(f"seeds {seed} and {other} gave identical values: the seed is ignored", case)
     u1, u2 = draw(spec, shape, dtype, None), draw(spec, shape, dtype, None)
-    if _same(u1, u2):
-        raise _fail(name, spec, "two unseeded instances gave identical values", case)
-    return _ok(name, spec, "seeded draws reproducible (seed 0 included), distinct seeds and unseeded draws differ",
+    if same_values(u1, u2):
+        raise fail("two unseeded instances gave identical values", case)
+    return ok("seeded draws reproducible (seed 0 included), distinct seeds and unseeded draws differ",
                case, n=int(a.size))
 
 
@@ -164,7 +152,6 @@ def check_seed_contract(spec: Any, case: dict) -> Evidence:
                 examples=6, depends_on=_CONTRACT)
 def check_repeat_call(spec: Any, case: dict) -> Evidence:
     """One instance called twice behaves as ``seeded_repeat`` / ``unseeded_repeat`` declare."""
-    name = "check_repeat_call"
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]
     observed = {}
     for label, s, declared in (("seeded", seed, spec.seeded_repeat), ("unseeded", None, spec.unseeded_repeat)):
@@ -172,12 +159,12 @@ def check_repeat_call(spec: Any, case: dict) -> Evidence:
         kc = _kc()
         first = np.asarray(kc.to_numpy(init(shape, dtype=dtype)), dtype=np.float64)
         second = np.asarray(kc.to_numpy(init(shape, dtype=dtype)), dtype=np.float64)
-        same = _same(first, second)
+        same = same_values(first, second)
         observed[label] = "same" if same else "different"
         if declared != "any" and observed[label] != declared:
-            raise _fail(name, spec, f"a {label} instance called twice gave {observed[label]} values; "
+            raise fail(f"a {label} instance called twice gave {observed[label]} values; "
                         f"the spec declares {declared!r}", case, declared=declared, observed=observed[label])
-    return _ok(name, spec, "repeat calls behave as declared", case, observed=observed,
+    return ok("repeat calls behave as declared", case, observed=observed,
                declared={"seeded": spec.seeded_repeat, "unseeded": spec.unseeded_repeat})
 
 
@@ -185,7 +172,6 @@ def check_repeat_call(spec: Any, case: dict) -> Evidence:
                 strategy=initializer_cases, examples=4, depends_on=_CONTRACT)
 def check_global_rng_untouched(spec: Any, case: dict) -> Evidence:
     """Building a seeded initializer and drawing leaves Python's and NumPy's global RNG alone."""
-    name = "check_global_rng_untouched"
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]
     _kc().tf()  # importing TensorFlow is not the initializer's doing
     np_before = np.random.get_state()
@@ -200,9 +186,9 @@ def check_global_rng_untouched(spec: Any, case: dict) -> Evidence:
     if moved:
         np.random.set_state(np_before)
         random.setstate(py_before)
-        raise _fail(name, spec, f"drawing with seed={seed} advanced the global state of {', '.join(moved)}",
+        raise fail(f"drawing with seed={seed} advanced the global state of {', '.join(moved)}",
                     case, moved=moved)
-    return _ok(name, spec, "global NumPy and Python RNG states unchanged", case)
+    return ok("global NumPy and Python RNG states unchanged", case)
 
 
 def _small_dense_cases() -> Any:
@@ -227,12 +213,11 @@ def _lines_ok(values: np.ndarray) -> tuple[bool, str]:
                 strategy=lambda s: initializer_cases(s, min_size=2), examples=8, depends_on=_CONTRACT)
 def check_symmetry_breaking(spec: Any, case: dict) -> Evidence:
     """No two rows or columns of a kernel are equal; two layers with distinct seeds differ."""
-    name = "check_symmetry_breaking"
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]
     values = draw(spec, shape, dtype, seed)
-    ok, why = _lines_ok(values)
-    if not ok:
-        raise _fail(name, spec, f"symmetry not broken: {why}", case)
+    distinct, why = _lines_ok(values)
+    if not distinct:
+        raise fail(f"symmetry not broken: {why}", case)
     if spec.has("seeded") and 2 in spec.ranks:
         kc = _kc()
         keras = kc.keras()
@@ -242,17 +227,16 @@ def check_symmetry_breaking(spec: Any, case: dict) -> Evidence:
             layer = keras.layers.Dense(units, kernel_initializer=spec.factory(s), dtype="float32")
             layer.build((None, fan_in))
             kernels.append(np.asarray(kc.to_numpy(layer.kernel), dtype=np.float64))
-        if _same(kernels[0], kernels[1]):
-            raise _fail(name, spec, "two Dense layers built with distinct seeds have identical kernels", case,
+        if same_values(kernels[0], kernels[1]):
+            raise fail("two Dense layers built with distinct seeds have identical kernels", case,
                         layer_shape=[fan_in, units])
-    return _ok(name, spec, "rows and columns distinct; layers with distinct seeds differ", case)
+    return ok("rows and columns distinct; layers with distinct seeds differ", case)
 
 
 @register_check(kind="initializer", family="structural", applies=lambda s: s.has("keras_object"),
                 strategy=initializer_cases, examples=6, depends_on=_CONTRACT)
 def check_config_roundtrip(spec: Any, case: dict) -> Evidence:
     """``from_config(get_config())`` keeps the class, the config and (seeded) the draws."""
-    name = "check_config_roundtrip"
     kc = _kc()
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]
     init = spec.factory(seed)
@@ -260,20 +244,20 @@ def check_config_roundtrip(spec: Any, case: dict) -> Evidence:
         config = kc.get_config(init)
         clone = kc.from_config(init, config)
     except Exception as exc:
-        raise _fail(name, spec, f"config round trip raised {type(exc).__name__}: {exc}", case) from None
+        raise fail(f"config round trip raised {type(exc).__name__}: {exc}", case) from None
     if type(clone) is not type(init):
-        raise _fail(name, spec, f"clone is a {type(clone).__name__}, not a {type(init).__name__}", case)
+        raise fail(f"clone is a {type(clone).__name__}, not a {type(init).__name__}", case)
     clone_config = kc.get_config(clone)
     if clone_config != config:
-        raise _fail(name, spec, "the clone's config differs from the original's", case,
+        raise fail("the clone's config differs from the original's", case,
                     original=config, clone=clone_config)
     if spec.has("seeded") or spec.has("deterministic"):
         a = np.asarray(kc.to_numpy(init(shape, dtype=dtype)), dtype=np.float64)
         b = np.asarray(kc.to_numpy(clone(shape, dtype=dtype)), dtype=np.float64)
-        if not _same(a, b):
-            raise _fail(name, spec, "the clone draws different values than the original with the same seed",
+        if not same_values(a, b):
+            raise fail("the clone draws different values than the original with the same seed",
                         case, max_abs_difference=float(np.max(np.abs(a - b))), config=config)
-    return _ok(name, spec, "class, config and draws survive the round trip", case, config=config)
+    return ok("class, config and draws survive the round trip", case, config=config)
 
 
 @register_check(kind="initializer", family="structural", applies=lambda s: s.has("saveable") and 2 in s.ranks,
@@ -281,7 +265,6 @@ def check_config_roundtrip(spec: Any, case: dict) -> Evidence:
                 examples=2, depends_on=_CONTRACT)
 def check_keras_save_load(spec: Any, case: dict) -> Evidence:
     """A model using the initializer saves to ``.keras`` and loads (safe mode) with identical weights."""
-    name = "check_keras_save_load"
     kc = _kc()
     fan_in, units = case["shape"]
     init = spec.factory(case["seed"])
@@ -292,13 +275,13 @@ def check_keras_save_load(spec: Any, case: dict) -> Evidence:
         try:
             loaded = kc.save_and_load(model, path)
         except Exception as exc:
-            raise _fail(name, spec, f"saving or loading in safe mode raised {type(exc).__name__}: {exc} "
+            raise fail(f"saving or loading in safe mode raised {type(exc).__name__}: {exc} "
                         "(is the initializer registered for Keras serialization?)", case) from None
     after = [np.asarray(kc.to_numpy(w)) for w in loaded.weights]
-    if len(before) != len(after) or not all(_same(x, y) for x, y in zip(before, after)):
-        raise _fail(name, spec, "weights changed across .keras save/load", case)
+    if len(before) != len(after) or not all(same_values(x, y) for x, y in zip(before, after)):
+        raise fail("weights changed across .keras save/load", case)
     loaded_init = loaded.layers[-1].kernel_initializer
     if type(loaded_init) is not type(init):
-        raise _fail(name, spec, f"the loaded layer's initializer is a {type(loaded_init).__name__}, "
+        raise fail(f"the loaded layer's initializer is a {type(loaded_init).__name__}, "
                     f"not a {type(init).__name__}", case)
-    return _ok(name, spec, "weights and initializer class survive .keras save/load in safe mode", case)
+    return ok("weights and initializer class survive .keras save/load in safe mode", case)

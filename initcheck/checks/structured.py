@@ -37,11 +37,13 @@ import numpy as np
 from scipy import stats as _st
 
 from .. import stats
-from ..cases import seeds
-from ..evidence import CheckFailure, Evidence
+from ..dtypes import UNIT_ROUNDOFF
 from ..laws import Orthogonal
+from ..strategies import derive_seed, seeds
 from . import register_check
-from .distribution import derived_seed, draw_kernel, law_at
+from ._sampling import draw_kernel
+from .distribution import law_at
+from .evidence import Evidence, fail, ok
 
 __all__ = ["check_orthogonality", "check_haar", "check_haar_rotation_angle",
            "check_spectrum", "HAAR_DRAWS", "SPECTRUM_DRAWS", "orthogonality_tolerance", "flatten_kernel"]
@@ -52,8 +54,6 @@ __all__ = ["check_orthogonality", "check_haar", "check_haar_rotation_angle",
 HAAR_DRAWS = 200
 #: Independent draws for the spectrum test.
 SPECTRUM_DRAWS = 100
-#: Unit roundoff per dtype.
-UNIT_ROUNDOFF = {"float16": 2.0 ** -11, "bfloat16": 2.0 ** -8, "float32": 2.0 ** -24, "float64": 2.0 ** -53}
 
 
 def flatten_kernel(w: np.ndarray) -> np.ndarray:
@@ -125,7 +125,7 @@ def check_orthogonality(spec: Any, case: dict) -> Evidence:
     dtype = case["dtype"]
     law = law_at(spec, shape)
     gain = float(law.gain)
-    w = flatten_kernel(draw_kernel(spec, shape, dtype, case["seed"], check="check_orthogonality").astype(np.float64))
+    w = flatten_kernel(draw_kernel(spec, shape, dtype, case["seed"]).astype(np.float64))
     rows, cols = w.shape
     gram = w.T @ w if rows >= cols else w @ w.T
     orientation = "Q^T Q (rows >= cols)" if rows >= cols else "Q Q^T (rows < cols)"
@@ -135,11 +135,9 @@ def check_orthogonality(spec: Any, case: dict) -> Evidence:
             "gain": gain, "law": str(law), "observed_gram_diag_range": [float(np.diag(gram).min()),
                                                                         float(np.diag(gram).max())]}
     if not err <= tol:
-        raise CheckFailure(Evidence("check_orthogonality", spec.name, False,
-                                    f"{orientation} deviates from gain^2 I = {gain ** 2:.6g} I by {err:.4g} > "
-                                    f"tolerance {tol:.3g} ({dtype})", dict(case), data))
-    return Evidence("check_orthogonality", spec.name, True, f"{orientation} = gain^2 I within {tol:.3g}",
-                    dict(case), data)
+        raise fail(f"{orientation} deviates from gain^2 I = {gain ** 2:.6g} I by {err:.4g} > "
+                   f"tolerance {tol:.3g} ({dtype})", case, **data)
+    return ok(f"{orientation} = gain^2 I within {tol:.3g}", case, **data)
 
 
 def _haar_cases(spec: Any) -> Any:
@@ -158,19 +156,19 @@ def _sphere_coordinate_law(m: int) -> Any:
 def _sign_test(positive: int, total: int, alpha: float, beta: float, name: str) -> stats.TestResult:
     lo = int(_st.binom.ppf(alpha / 2, total, 0.5))
     hi = int(_st.binom.isf(alpha / 2, total, 0.5))
-    ok = lo <= positive <= hi
+    within = lo <= positive <= hi
     stat = abs(positive - total / 2)
-    return stats.TestResult(name, float(stat), float(max(total / 2 - lo, hi - total / 2)), ok, total, alpha, beta,
+    return stats.TestResult(name, float(stat), float(max(total / 2 - lo, hi - total / 2)), within, total, alpha, beta,
                             float("nan"), "|P(sign > 0) - 1/2|",
                             observed={"positive": positive, "rate": positive / total,
                                       "rate_ci95": list(stats.binomial_ci(positive, total))},
                             expected={"rate": 0.5, "accept_counts": [lo, hi]})
 
 
-def _haar_draws(check: str, spec: Any, shape: tuple, dtype: str, seed: int, draws: int) -> list[np.ndarray]:
+def _haar_draws(spec: Any, shape: tuple, dtype: str, seed: int, draws: int) -> list[np.ndarray]:
     out = []
     for i in range(draws):
-        w = flatten_kernel(draw_kernel(spec, shape, dtype, derived_seed(seed, i), check=check).astype(np.float64))
+        w = flatten_kernel(draw_kernel(spec, shape, dtype, derive_seed(seed, i)).astype(np.float64))
         out.append(w if w.shape[0] >= w.shape[1] else w.T)
     return out
 
@@ -183,7 +181,7 @@ def check_haar(spec: Any, case: dict) -> Evidence:
     law = law_at(spec, shape)
     gain = float(law.gain)
     b = stats.budget()
-    qs = [q / gain for q in _haar_draws("check_haar", spec, shape, case["dtype"], case["seed"], HAAR_DRAWS)]
+    qs = [q / gain for q in _haar_draws(spec, shape, case["dtype"], case["seed"], HAAR_DRAWS)]
     m, k = qs[0].shape
     a_each = b.alpha / 3
     results = []
@@ -205,14 +203,13 @@ def check_haar(spec: Any, case: dict) -> Evidence:
     failed = [r for r in results if not r.passed]
     data = {"law": str(law), "tall_shape": [m, k], "draws": HAAR_DRAWS, "tests": [r.to_dict() for r in results],
             "alpha_per_check": b.alpha, "budget_share": 1.0 / b.max_assertions,
-            "seeds": {"case_seed": case["seed"], "draws": HAAR_DRAWS, "seed_derivation": "derived_seed(case_seed, i)"}}
+            "seeds": {"case_seed": case["seed"], "draws": HAAR_DRAWS,
+                      "seed_derivation": "derive_seed(case_seed, i)"}}
     if failed:
         r = failed[0]
-        raise CheckFailure(Evidence("check_haar", spec.name, False,
-                                    f"not Haar: {r.name} statistic {r.statistic:.4g} > {r.threshold:.4g} over "
-                                    f"{HAAR_DRAWS} draws; observed {r.observed} expected {r.expected}",
-                                    dict(case), data))
-    return Evidence("check_haar", spec.name, True, f"Haar over {HAAR_DRAWS} draws", dict(case), data)
+        raise fail(f"not Haar: {r.name} statistic {r.statistic:.4g} > {r.threshold:.4g} over "
+                   f"{HAAR_DRAWS} draws; observed {r.observed} expected {r.expected}", case, **data)
+    return ok(f"Haar over {HAAR_DRAWS} draws", case, **data)
 
 
 @register_check(kind="initializer", family="structured",
@@ -225,7 +222,7 @@ def check_haar_rotation_angle(spec: Any, case: dict) -> Evidence:
     law = law_at(spec, shape)
     b = stats.budget()
     qs = [q / float(law.gain) for q in
-          _haar_draws("check_haar_rotation_angle", spec, shape, _preferred_dtype(spec), case["seed"], HAAR_DRAWS)]
+          _haar_draws(spec, shape, _preferred_dtype(spec), case["seed"], HAAR_DRAWS)]
     angle = np.array([math.atan2(q[1, 0], q[0, 0]) for q in qs])
     r1 = stats.ks_test(angle, _st.uniform(loc=-math.pi, scale=2 * math.pi).cdf, b.alpha / 2, b.beta)
     r1.name = "dkwm_rotation_angle_uniform"
@@ -235,10 +232,9 @@ def check_haar_rotation_angle(spec: Any, case: dict) -> Evidence:
             "alpha_per_check": b.alpha, "budget_share": 1.0 / b.max_assertions}
     for r in (r1, r2):
         if not r.passed:
-            raise CheckFailure(Evidence("check_haar_rotation_angle", spec.name, False,
-                                        f"2x2 draws not Haar: {r.name} {r.statistic:.4g} > {r.threshold:.4g}; "
-                                        f"observed {r.observed}", dict(case), data))
-    return Evidence("check_haar_rotation_angle", spec.name, True, "2x2 rotation angle uniform", dict(case), data)
+            raise fail(f"2x2 draws not Haar: {r.name} {r.statistic:.4g} > {r.threshold:.4g}; "
+                       f"observed {r.observed}", case, **data)
+    return ok("2x2 rotation angle uniform", case, **data)
 
 
 def _spectrum_cases(spec: Any) -> Any:
@@ -268,8 +264,8 @@ def check_spectrum(spec: Any, case: dict) -> Evidence:
     expected = spectral_second_moment(m, k, var, kurt)
     ratios, tops, means = [], [], []
     for i in range(SPECTRUM_DRAWS):
-        w = flatten_kernel(draw_kernel(spec, shape, case["dtype"], derived_seed(case["seed"], i),
-                                       check="check_spectrum").astype(np.float64)) - mu
+        w = flatten_kernel(draw_kernel(spec, shape, case["dtype"], derive_seed(case["seed"], i))
+                           .astype(np.float64)) - mu
         if w.shape[0] < w.shape[1]:
             w = w.T
         g = w.T @ w
@@ -293,8 +289,7 @@ def check_spectrum(spec: Any, case: dict) -> Evidence:
             "alpha_per_check": b.alpha, "budget_share": 1.0 / b.max_assertions,
             "note": "edges reported, not asserted (loose at finite size); test studentised over draws"}
     if not res.passed:
-        raise CheckFailure(Evidence("check_spectrum", spec.name, False,
-                                    f"tr((W^T W)^2) is {r.mean():.4g} x its Marchenko-Pastur finite-size expectation "
-                                    f"(t={t:.4g} > {thr:.4g}); top eigenvalue {np.mean(tops):.4g} vs MP edge "
-                                    f"{var * (1 + math.sqrt(y)) ** 2:.4g}", dict(case), data))
-    return Evidence("check_spectrum", spec.name, True, "spectrum second moment matches", dict(case), data)
+        raise fail(f"tr((W^T W)^2) is {r.mean():.4g} x its Marchenko-Pastur finite-size expectation "
+                   f"(t={t:.4g} > {thr:.4g}); top eigenvalue {np.mean(tops):.4g} vs MP edge "
+                   f"{var * (1 + math.sqrt(y)) ** 2:.4g}", case, **data)
+    return ok("spectrum second moment matches", case, **data)

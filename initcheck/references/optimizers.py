@@ -30,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "Rule",
+    "COUPLINGS",
     "Trace",
     "RULES",
     "trajectory",
@@ -66,6 +67,17 @@ class Rule:
         citation: Where the formula comes from.
         uses_step_count: The rule depends on ``t`` (bias corrections,
             schedules); accumulation and checkpoint checks care.
+        coupling: How one entry's update depends on the others:
+            ``"elementwise"`` (only its own gradient and state),
+            ``"layerwise"`` (per-variable statistics such as norms: LAMB's
+            trust ratio) or ``"factored"`` (second moments factored across
+            axes: Adafactor).  An optimizer spec following the rule carries
+            it as a capability tag; the batched seed ensemble needs
+            ``"elementwise"``.
+        reads_learning_rate_form: ``step`` takes a keyword
+            ``learning_rate_form`` (``"constant"``, ``"callable"`` or
+            ``"schedule"``): the rule's documentation treats a constant rate
+            differently (Adafactor's relative step).
     """
 
     name: str
@@ -75,6 +87,8 @@ class Rule:
     hyperparameters: tuple[str, ...] = ()
     citation: str = ""
     uses_step_count: bool = False
+    coupling: str = "elementwise"
+    reads_learning_rate_form: bool = False
 
     def convention(self, hp: Mapping[str, Any], name: str) -> str:
         """The value of convention ``name`` in ``hp`` (its default when absent)."""
@@ -83,6 +97,14 @@ class Rule:
         if value not in allowed:
             raise ValueError(f"rule {self.name!r}: convention {name}={value!r} is not one of {allowed}")
         return value
+
+    def __post_init__(self) -> None:
+        if self.coupling not in COUPLINGS:
+            raise ValueError(f"rule {self.name!r}: coupling {self.coupling!r} is not one of {COUPLINGS}")
+
+
+#: The ways a rule may couple the entries of a variable (see :attr:`Rule.coupling`).
+COUPLINGS: tuple[str, ...] = ("elementwise", "layerwise", "factored")
 
 
 def _zeros(w: np.ndarray) -> np.ndarray:
@@ -391,7 +413,8 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0
 
 
-def adafactor_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Mapping[str, Any]) -> np.ndarray:
+def adafactor_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Mapping[str, Any], *,
+                   learning_rate_form: str = "constant") -> np.ndarray:
     """Adafactor (Shazeer & Stern, 2018, Algorithms 4-5, with Keras's documented parameters).
 
     * relative step size ``rho_t = min(lr, 1/sqrt(t))`` and
@@ -413,7 +436,7 @@ def adafactor_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp
     eps1, eps2 = float(hp["epsilon_1"]), float(hp["epsilon_2"])
     d, decay = float(hp["clip_threshold"]), float(hp["beta_2_decay"])
     mode = _conv(hp, "adafactor_relative_step", "always")
-    capped = mode == "always" or (hp.get("relative_step", True) and not hp.get("_lr_is_callable", False))
+    capped = mode == "always" or (hp.get("relative_step", True) and learning_rate_form == "constant")
     rho = min(lr, 1.0 / math.sqrt(t)) if capped else lr
     alpha = max(eps2, _rms(w)) * rho
     g2 = g * g + eps1
@@ -451,11 +474,12 @@ RULES: dict[str, Rule] = {
                  "McMahan et al. 2013, Algorithm 1; TF ApplyFtrlV2 docs"),
     "lion": Rule("lion", lion_init, lion_step, {}, ("beta_1", "beta_2"), "Chen et al. 2023"),
     "lamb": Rule("lamb", lamb_init, lamb_step, {}, ("beta_1", "beta_2", "epsilon"), "You et al. 2020",
-                 uses_step_count=True),
+                 uses_step_count=True, coupling="layerwise"),
     "adafactor": Rule("adafactor", adafactor_init, adafactor_step,
                       {"adafactor_relative_step": ("always", "documented")},
                       ("beta_2_decay", "epsilon_1", "epsilon_2", "clip_threshold", "relative_step"),
-                      "Shazeer & Stern 2018", uses_step_count=True),
+                      "Shazeer & Stern 2018", uses_step_count=True, coupling="factored",
+                      reads_learning_rate_form=True),
 }
 
 
@@ -519,7 +543,8 @@ def trajectory(rule: Rule, w0: Sequence[np.ndarray], grads: GradSource, lrs: Seq
                clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
                global_clipnorm: Optional[float] = None, accumulation_steps: int = 1,
                step_count: str = "updates", ema_momentum: Optional[float] = None,
-               ema_overwrite_frequency: Optional[int] = None, ema_start: str = "first_update") -> Trace:
+               ema_overwrite_frequency: Optional[int] = None, ema_start: str = "first_update",
+               learning_rate_form: str = "constant") -> Trace:
     """Run ``rule`` over variables ``w0`` for ``steps`` calls of ``apply``.
 
     The order per update follows the Keras optimizer base-class docs: clip
@@ -546,6 +571,9 @@ def trajectory(rule: Rule, w0: Sequence[np.ndarray], grads: GradSource, lrs: Seq
         lrs: Learning rate used at call ``s`` (a schedule evaluated at
             ``iterations = s``).
         hp: Hyperparameters and conventions for the rule.
+        learning_rate_form: How the optimizer was given its learning rate
+            (``"constant"``, ``"callable"``, ``"schedule"``), for rules that
+            read it (:attr:`Rule.reads_learning_rate_form`).
     """
     ws = [np.array(w, dtype=np.float64) for w in w0]
     n_calls = steps if steps is not None else len(grads)  # type: ignore[arg-type]
@@ -558,6 +586,7 @@ def trajectory(rule: Rule, w0: Sequence[np.ndarray], grads: GradSource, lrs: Seq
         ema = [w.copy() for w in ws]
     first = ema_start != "initial"
     updates = 0
+    step_kw = {"learning_rate_form": learning_rate_form} if rule.reads_learning_rate_form else {}
     for s in range(n_calls):
         g_now = grads(s, ws) if callable(grads) else grads[s]
         g_now = [np.asarray(g, dtype=np.float64) for g in g_now]
@@ -575,7 +604,7 @@ def trajectory(rule: Rule, w0: Sequence[np.ndarray], grads: GradSource, lrs: Seq
             ws = [w - lr * weight_decay * w if m else w for w, m in zip(ws, mask)]
         updates += 1
         t = updates if step_count == "updates" else s + 1
-        ws = [rule.step(w, g, st, lr, t, hp) for w, g, st in zip(ws, g_now, states)]
+        ws = [rule.step(w, g, st, lr, t, hp, **step_kw) for w, g, st in zip(ws, g_now, states)]
         ema = _ema_step(ema, ws, ema_momentum, s if first else s + 1, ema_overwrite_frequency)
         if ema is not None and ema_overwrite_frequency and (s + 1) % ema_overwrite_frequency == 0:
             ws = [e.copy() for e in ema]

@@ -18,9 +18,7 @@ import math
 
 from scipy import stats
 
-from initcheck import ExpectedFailure, InitializerSpec, keras_compat
-from initcheck.fans import keras_fans
-from initcheck.laws import Normal, ScipyLaw
+from initcheck import ExpectedFailure, InitializerSpec, Normal, ScipyLaw, keras_compat, shape_fans
 
 tf = keras_compat.tf()
 keras = keras_compat.keras()
@@ -45,7 +43,7 @@ class LaplaceLecun(keras.initializers.Initializer):
 
     def __call__(self, shape, dtype=None, **kwargs):
         dtype = tf.as_dtype(dtype or "float32")
-        fan_in = keras_fans(tuple(shape)).fan_in
+        fan_in = shape_fans(tuple(shape)).fan_in
         b = math.sqrt(1.0 / (2.0 * max(1.0, fan_in)))
         if self.seed is None:
             u = tf.random.uniform(shape, -0.5, 0.5, dtype="float64")
@@ -74,7 +72,7 @@ SMALL_NORMAL = InitializerSpec(
 
 # LaplaceLecun takes its fans from the kernel shape, as Keras's own
 # VarianceScaling does, so it shares Keras's findings on the layer kinds whose
-# true fans differ from the shape convention (initcheck.fans documents each).
+# true fans differ from the shape convention (initcheck.checks.layers documents each).
 _SHAPE_FANS = ExpectedFailure(
     reason="fans come from the kernel shape (Keras convention), not from the layer: transposed, depthwise and "
            "einsum kernels get a variance off by the ratio of the two fan_in values",

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from initcheck import keras_compat
-from initcheck.builtin.optimizers import LOSS_SCALE_SKIP_COUNTS, early_keras3_findings
-from initcheck.optimizer_spec import OptimizerSpec, learning_rates
-from initcheck.references.optimizers import Rule
+from initcheck import LOSS_SCALE_SKIP_COUNTS, OptimizerSpec, Rule, early_keras3_findings, keras_compat, learning_rates
 
 tf = keras_compat.tf()
 keras = keras_compat.keras()

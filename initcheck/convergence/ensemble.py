@@ -20,10 +20,15 @@ loss scale.  :func:`elementwise_capability` refuses those with an error that
 says what to do; :func:`run_cell` can fall back to a per-seed loop instead.
 
 Seeds.  Kernel ``l`` of ensemble member ``s`` is drawn by the initializer
-built for :func:`layer_seed` ``(seed_s, l)``, so layers of the same shape
+built for seed ``derive_seed(seed_s, l)`` (:func:`initcheck.strategies.derive_seed`,
+initcheck's one seed scheme), so layers of the same shape
 get different values (a seeded Keras initializer returns the *same* values
 on every call).  Data are identical across seeds (full-batch training), so
 the seed only chooses the initial weights -- and, for landscapes, the start.
+
+Element-wise capability is read from the optimizer's spec: pass it, or build
+the optimizer with :func:`build_optimizer` (from a spec, or a built-in spec's
+name), which remembers the spec it built from.
 
 This module imports TensorFlow lazily through :mod:`initcheck.keras_compat`.
 """
@@ -32,19 +37,20 @@ from __future__ import annotations
 
 import functools
 import time
+import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from . import keras_compat as kc
+from .. import keras_compat as kc
+from ..strategies import derive_seed
 
 __all__ = [
     "Trajectories",
     "NonElementwiseOptimizer",
     "elementwise_capability",
     "build_optimizer",
-    "layer_seed",
     "initial_kernels",
     "CompiledEnsemble",
     "train_params",
@@ -74,16 +80,16 @@ def elementwise_capability(optimizer: Any, spec: Any = None) -> tuple[bool, str]
     Decided by capability, in this order: the spec's tags (``elementwise``
     accepts, :data:`NON_ELEMENTWISE_TAGS` refuse); coupling options set on
     the instance (``clipnorm``, ``global_clipnorm``: a norm over the whole
-    variable mixes the seeds); a loss-scale wrapper (one shared scale).  A
-    Keras optimizer passed without a spec is judged by the tags of its
-    built-in spec (``keras>Adam`` ...), which ``check_elementwise`` verifies.
+    variable mixes the seeds); a loss-scale wrapper (one shared scale).  The
+    spec is ``spec``, else the one :func:`build_optimizer` built the optimizer
+    from; the ``elementwise`` tag is verified by ``check_elementwise``.
 
     Returns:
         ``(ok, reason)``.
     """
     cls = type(optimizer).__name__
-    if spec is None and type(optimizer).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
-        spec = _builtin_specs_by_name().get(cls)
+    if spec is None:
+        spec = _spec_of(optimizer)
     tags = set(getattr(spec, "tags", ()) or ())
     bad = tags & NON_ELEMENTWISE_TAGS
     if bad:
@@ -95,49 +101,60 @@ def elementwise_capability(optimizer: Any, spec: Any = None) -> tuple[bool, str]
         return False, "a loss-scale optimizer shares one dynamic scale across all seeds"
     if "elementwise" in tags:
         return True, f"its spec ({getattr(spec, 'name', '?')}) declares 'elementwise'"
-    return False, (f"{type(optimizer).__module__}.{cls} is not known to be element-wise; tag its spec "
-                   "'elementwise' if each entry's update reads only that entry's gradient and state")
+    return False, (f"{type(optimizer).__module__}.{cls} is not known to be element-wise: pass its spec, or build it "
+                   "with build_optimizer from one; tag the spec 'elementwise' if each entry's update reads only "
+                   "that entry's gradient and state")
+
+
+#: The spec each optimizer made by :func:`build_optimizer` came from.
+_BUILT_FROM: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def _spec_of(optimizer: Any) -> Any:
+    try:
+        return _BUILT_FROM.get(optimizer)
+    except TypeError:  # not weak-referenceable or not hashable: nothing recorded
+        return None
 
 
 @functools.lru_cache(maxsize=1)
 def _builtin_specs_by_name() -> dict:
-    """The built-in optimizer specs of the installed Keras, by name (``"Adam"`` -> spec)."""
-    from .builtin.optimizers import builtin_specs
+    """The built-in optimizer specs of the installed Keras, by spec name (``"Adam"`` -> ``keras>Adam``)."""
+    from ..builtin.optimizers import builtin_specs
 
     return {spec.name: spec for spec in builtin_specs()}
 
 
 def build_optimizer(optimizer: Any, learning_rate: Optional[float] = None, **hparams: Any) -> Any:
-    """A fresh optimizer from a Keras class name, a spec (``factory(**hp)``) or an instance.
+    """A fresh optimizer from a spec (``factory(**hp)``), a built-in spec's name (``"Adam"``) or an instance.
 
     A fresh object per cell matters: Keras optimizers keep per-variable state.
+    An optimizer built from a spec remembers it, so :func:`elementwise_capability`
+    reads that spec's tags.
     """
     kwargs = dict(hparams)
     if learning_rate is not None:
         kwargs["learning_rate"] = learning_rate
     if isinstance(optimizer, str):
-        return kc.optimizer_class(optimizer)(**kwargs)
+        spec = _builtin_specs_by_name().get(optimizer)
+        if spec is None:
+            raise LookupError(f"no built-in optimizer spec named {optimizer!r}; known: "
+                              f"{sorted(_builtin_specs_by_name())} (or pass a spec)")
+        optimizer = spec
     if hasattr(optimizer, "apply_gradients"):
         if kwargs:
-            raise ValueError("pass hyperparameters with a class name or a spec, not with a built optimizer")
+            raise ValueError("pass hyperparameters with a spec or its name, not with a built optimizer")
         return optimizer
     factory = getattr(optimizer, "factory", None)
     if callable(factory):
-        return factory(**kwargs)
-    raise TypeError(f"expected a Keras optimizer name, an object with factory(**hparams) or an optimizer, "
+        built = factory(**kwargs)
+        try:
+            _BUILT_FROM[built] = optimizer
+        except TypeError:  # an optimizer that cannot be weakly referenced: capability must be passed
+            pass
+        return built
+    raise TypeError(f"expected an optimizer spec (factory(**hparams)), a built-in spec's name or an optimizer, "
                     f"got {optimizer!r}")
-
-
-def layer_seed(seed: int, layer: int) -> int:
-    """The initializer seed of kernel ``layer`` for ensemble member ``seed``.
-
-    ``seed * 1009 + layer``: distinct for every (seed, layer) with fewer
-    than 1009 layers, and within ``int32`` for seeds below ~2.1 million.
-    """
-    value = int(seed) * 1009 + int(layer)
-    if not 0 <= value < 2**31:
-        raise ValueError(f"seed {seed} too large for layer seeds (need 0 <= seed < 2_128_000)")
-    return value
 
 
 def _make_initializer(init: Any, seed: int) -> Any:
@@ -148,7 +165,7 @@ def _make_initializer(init: Any, seed: int) -> Any:
 
 
 def initial_kernels(init: Any, shapes: Sequence[tuple[int, int]], seeds: Sequence[int]) -> list[np.ndarray]:
-    """``[(S, fan_in, fan_out)]``: kernel ``l`` of member ``s`` from ``init`` at :func:`layer_seed`.
+    """``[(S, fan_in, fan_out)]``: kernel ``l`` of member ``s`` from ``init`` at ``derive_seed(seed, layer)``.
 
     Args:
         init: An initializer spec (``factory(seed)``) or a ``factory(seed)``.
@@ -159,7 +176,7 @@ def initial_kernels(init: Any, shapes: Sequence[tuple[int, int]], seeds: Sequenc
     for layer, shape in enumerate(shapes):
         slices = []
         for s in seeds:
-            value = kc.to_numpy(_make_initializer(init, layer_seed(s, layer))(tuple(shape), dtype="float32"))
+            value = kc.to_numpy(_make_initializer(init, derive_seed(s, layer))(tuple(shape), dtype="float32"))
             if value.shape != tuple(shape):
                 raise ValueError(f"initializer returned shape {value.shape} for kernel shape {tuple(shape)}")
             slices.append(value.astype(np.float32))
@@ -393,14 +410,14 @@ def train_landscape(task: Any, optimizer: Any, seeds: Sequence[int], *, steps: O
 # ------------------------------------------------------------------ the naive loop
 
 def keras_reference_model(task: Any, init: Any, seed: int) -> Any:
-    """One ordinary Keras model of ``task``'s network for one seed (kernels at :func:`layer_seed`)."""
+    """One ordinary Keras model of ``task``'s network for one seed (kernels at ``derive_seed(seed, layer)``)."""
     keras = kc.keras()
     inp = keras.Input(shape=(task.input_dim,))
     h = inp
     for layer, width in enumerate(task.widths):
         last = layer == len(task.widths) - 1
         h = keras.layers.Dense(width, activation=None if last else task.activation,
-                               kernel_initializer=_make_initializer(init, layer_seed(seed, layer)),
+                               kernel_initializer=_make_initializer(init, derive_seed(seed, layer)),
                                bias_initializer="zeros")(h)
     return keras.Model(inp, h)
 

@@ -1,6 +1,10 @@
-"""Signal propagation through depth: mean-field theory, finite-width bands, a simulator.
+"""Signal propagation through depth: mean-field theory and finite-width fluctuations.
 
-Three things live here, kept apart so that the theory never asks the code under test:
+Pure NumPy, written from the papers; it never asks the code under test.  The
+propagation checks (:mod:`initcheck.checks.propagation`) measure the same
+quantities on weights drawn from an initializer with a TensorFlow simulator
+(:mod:`initcheck.checks._simulator`) and accept them inside a band around
+these references (:func:`initcheck.stats.band`).
 
 1. **Mean-field theory** (NumPy only, 1-D Gaussian integrals by
    Gauss-Legendre quadrature on each half-line, see :func:`gaussian_expectation`).  For a fully connected stack with i.i.d. zero-mean weights of
@@ -51,11 +55,7 @@ Three things live here, kept apart so that the theory never asks the code under 
    ``Var / S``.  This makes the bands conservative; tests measure the real
    seed-to-seed spread against the bound.
 
-3. **A simulator** (TensorFlow, compiled with ``tf.function``, all seeds in
-   one batched pass, float64) that measures the same quantities on weights
-   drawn from an initializer, dense or circular 1-D convolution.
-
-It also holds the isometry spectra of section 3 of issue #4: the variance of
+It also holds the isometry spectra: the variance of
 the squared singular values of the input-output Jacobian, measured and from
 free probability (Pennington, Schoenholz & Ganguli 2017, "Resurrecting the
 sigmoid in deep learning through dynamical isometry")::
@@ -71,8 +71,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -87,15 +87,7 @@ __all__ = [
     "mean_field",
     "Fluctuation",
     "fluctuation",
-    "Band",
-    "band",
-    "Simulation",
-    "simulate",
-    "draw_stack",
-    "seed_for",
-    "jacobian_spectrum_variance",
     "spectral_variance_theory",
-    "end_to_end_singular_values",
 ]
 
 #: SELU constants (Klambauer et al. 2017, "Self-Normalizing Neural Networks", eq. 14).
@@ -297,246 +289,7 @@ def fluctuation(mf: MeanField, widths: Sequence[float], dependent_terms: bool = 
     return Fluctuation(fm, fv, bm, bv, float(sum(1.0 / n for n in widths)))
 
 
-@dataclass(frozen=True)
-class Band:
-    """Acceptance band for the seed-averaged log ratio of one direction.
-
-    Attributes:
-        center: Expected statistic under the reference (mean-field + drift).
-        half_width: ``z_{1 - alpha/2} * sd``.
-        sd: Upper bound on the statistic's standard deviation.
-        alpha, beta: False-fail rate; false-pass rate at ``detectable``.
-        detectable: Smallest shift of the total log ratio caught with
-            probability ``1 - beta``; ``detectable_ratio`` per layer.
-    """
-
-    center: float
-    half_width: float
-    sd: float
-    alpha: float
-    beta: float
-    detectable: float
-    detectable_ratio: float
-
-    def contains(self, value: float) -> bool:
-        return math.isfinite(value) and abs(value - self.center) <= self.half_width
-
-    def as_dict(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in ("center", "half_width", "sd", "alpha", "beta", "detectable",
-                                              "detectable_ratio")}
-
-
-def band(mean: float, var: float, seeds: int, depth: int, alpha: float, beta: float) -> Band:
-    """Two-sided normal band for a mean of ``seeds`` independent log ratios.
-
-    The per-input log ratio is a sum of ``L - 1`` independent factors, so it is
-    asymptotically normal (Hanin 2018); a false fail needs a deviation of
-    ``z_{1-alpha/2}`` standard deviations.  The power statement: a shift of
-    ``(z_{1-alpha/2} + z_{1-beta}) * sd`` lands outside the band with
-    probability at least ``1 - beta``.
-    """
-    from scipy.stats import norm
-
-    sd = math.sqrt(max(var, 0.0) / seeds)
-    za = float(norm.isf(alpha / 2))
-    zb = float(norm.isf(beta))
-    det = (za + zb) * sd
-    return Band(mean, za * sd, sd, alpha, beta, det, math.exp(det / max(depth - 1, 1)))
-
-
-# --------------------------------------------------------------------------- simulator
-
-
-def seed_for(base: int, replica: int, layer: int) -> int:
-    """A distinct, reproducible integer seed for one layer of one replica."""
-    return int((int(base) * 1_000_003 + replica * 7_919 + layer * 104_729 + 1) % (2**31 - 1))
-
-
-def draw_stack(factory: Callable[[Optional[int]], Any], shape: Sequence[int], depth: int, seeds: int,
-               base_seed: int, dtype: str = "float64") -> np.ndarray:
-    """Weights ``factory(seed)(shape, dtype)`` for ``seeds x depth`` layers, as float64.
-
-    Every layer gets its own seed from :func:`seed_for`, as a model gives each
-    layer its own initializer instance.
-    """
-    from . import keras_compat as kc
-
-    out = np.empty((seeds, depth) + tuple(shape), dtype=np.float64)
-    for s in range(seeds):
-        for l in range(depth):
-            out[s, l] = np.asarray(kc.to_numpy(factory(seed_for(base_seed, s, l))(tuple(shape), dtype=dtype)),
-                                   dtype=np.float64)
-    return out
-
-
-@dataclass
-class Simulation:
-    """Measured curves, per seed, averaged over the batch in log space.
-
-    Attributes:
-        log_q: ``(S, L)`` mean over inputs of ``ln q_l(input)``.
-        log_g: ``(S, L)`` mean over inputs of ``ln(G_l / G_L)(input)``.
-        forward: ``(S,)`` per-seed statistic ``mean_inputs ln(q_L / q_1)``.
-        backward: ``(S,)`` per-seed ``mean_inputs ln(G_1 / G_L)``.
-        seconds: Wall time of the compiled pass (weights drawn already).
-    """
-
-    log_q: np.ndarray
-    log_g: np.ndarray
-    forward: np.ndarray
-    backward: np.ndarray
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    def ratios(self) -> dict[str, Any]:
-        """Per-layer geometric ratios: seed-averaged (log space), median and spread."""
-        k = max(self.log_q.shape[1] - 1, 1)
-        out = {}
-        for name, stat in (("forward", self.forward), ("backward", self.backward)):
-            r = np.exp(stat / k)
-            out[name] = {"r": float(math.exp(float(np.mean(stat)) / k)), "median": float(np.median(r)),
-                         "min": float(np.min(r)), "max": float(np.max(r))}
-        return out
-
-
-@functools.lru_cache(maxsize=None)
-def _compiled(activation: str, conv: bool, kernel: int) -> Any:
-    """A ``tf.function`` doing the forward and backward pass for all seeds at once."""
-    from . import keras_compat as kc
-
-    tf = kc.tf()
-    acts = {"linear": lambda x: x, "relu": tf.nn.relu, "tanh": tf.math.tanh, "selu": tf.nn.selu}
-    phi = acts[activation]
-
-    def log_mean_square(h: Any) -> Any:
-        # ln mean(h^2) over units (and positions), per input, safe from overflow.
-        axes = list(range(2, len(h.shape)))
-        m = tf.reduce_max(tf.abs(h), axis=axes, keepdims=True)
-        m = tf.where(m > 0, m, tf.ones_like(m))
-        return 2.0 * tf.math.log(tf.reshape(m, tf.shape(h)[:2])) + tf.math.log(
-            tf.reduce_mean(tf.square(h / m), axis=axes))
-
-    def layer(a: Any, w: Any) -> Any:
-        if not conv:
-            return tf.matmul(a, w)  # (S, B, n) @ (S, n, n)
-        # Circular 1-D cross-correlation as tf.nn.conv1d computes it, done as a
-        # batched matmul over seeds: patch element t*c_in + i is a[p + t - k//2, i].
-        half = kernel // 2
-        patches = tf.concat([tf.roll(a, shift=half - t, axis=2) for t in range(kernel)], axis=-1)
-        wk = tf.reshape(w, (tf.shape(w)[0], -1, tf.shape(w)[-1]))  # dynamic: shapes relax on retrace
-        s, b, p = tf.shape(patches)[0], tf.shape(patches)[1], tf.shape(patches)[2]
-        out = tf.matmul(tf.reshape(patches, (s, b * p, -1)), wk)
-        return tf.reshape(out, (s, b, p, -1))
-
-    @tf.function(reduce_retracing=True)
-    def run(x: Any, weights: Any, cot: Any) -> Any:
-        # Loops are tf.range loops (graph while-loops), so tracing cost does
-        # not grow with depth.  The backward pass re-applies one layer under a
-        # GradientTape and asks TensorFlow for the vector-Jacobian product:
-        # TensorFlow's own derivatives of phi and of the layer, no hand-written
-        # phi'.
-        depth = tf.shape(weights)[1]
-        hs = tf.TensorArray(x.dtype, size=depth, element_shape=x.shape)
-        log_q = tf.TensorArray(x.dtype, size=depth)
-        a = x
-        for l in tf.range(depth):
-            h = layer(a, weights[:, l])
-            hs = hs.write(l, h)
-            log_q = log_q.write(l, log_mean_square(h))
-            a = phi(h)
-        log_g = tf.TensorArray(x.dtype, size=depth)
-        log_g = log_g.write(depth - 1, log_mean_square(cot))
-        d = cot
-        for l in tf.range(depth - 2, -1, -1):
-            h = hs.read(l)
-            with tf.GradientTape() as tape:
-                tape.watch(h)
-                out = layer(phi(h), weights[:, l + 1])
-            d = tape.gradient(out, h, output_gradients=d)
-            log_g = log_g.write(l, log_mean_square(d))
-        # (L, S, B) -> (S, B, L)
-        return tf.transpose(log_q.stack(), (1, 2, 0)), tf.transpose(log_g.stack(), (1, 2, 0))
-
-    return run
-
-
-def simulate(weights: np.ndarray, activation: str, batch: int, data_seed: int, positions: int = 0) -> Simulation:
-    """Push ``N(0, 1)`` inputs through stacks of ``weights`` and back.
-
-    Args:
-        weights: ``(S, L, n, n)`` dense kernels (Keras layout ``(in, out)``) or
-            ``(S, L, k, c, c)`` conv kernels (Keras layout ``(k, in, out)``).
-        activation: One of :data:`THEORY_ACTIVATIONS`.
-        batch: Inputs per seed.
-        data_seed: Seed of the inputs and the backward cotangents.
-        positions: Sequence length for conv kernels (circular padding).
-
-    The backward pass backpropagates a ``N(0, I)`` cotangent from the last
-    pre-activation with ``tf.GradientTape`` (TensorFlow's own derivatives).
-    """
-    import time
-
-    from . import keras_compat as kc
-
-    tf = kc.tf()
-    rng = np.random.default_rng(int(data_seed))
-    s, depth = weights.shape[:2]
-    conv = weights.ndim == 5
-    if conv:
-        k, c = weights.shape[2], weights.shape[3]
-        x = rng.standard_normal((s, batch, positions, c))
-        cot = rng.standard_normal((s, batch, positions, weights.shape[4]))
-    else:
-        k = 1
-        x = rng.standard_normal((s, batch, weights.shape[2]))
-        cot = rng.standard_normal((s, batch, weights.shape[3]))
-    run = _compiled(activation, conv, int(k))
-    start = time.perf_counter()
-    log_q, log_g = run(tf.constant(x), tf.constant(weights), tf.constant(cot))
-    log_q, log_g = log_q.numpy(), log_g.numpy()
-    seconds = time.perf_counter() - start
-    log_g = log_g - log_g[..., -1:]
-    fwd = np.mean(log_q[..., -1] - log_q[..., 0], axis=1)
-    bwd = np.mean(log_g[..., 0], axis=1)
-    return Simulation(log_q=log_q.mean(axis=1), log_g=log_g.mean(axis=1), forward=fwd, backward=bwd,
-                      seconds=seconds)
-
-
-# --------------------------------------------------------------------------- isometry
-
-
-def end_to_end_singular_values(weights: np.ndarray) -> np.ndarray:
-    """Singular values of ``W_1 W_2 ... W_L`` (one stack ``(L, n, n)``): the Jacobian of a linear net."""
-    j = np.eye(weights.shape[1])
-    for w in weights:
-        j = j @ w
-    return np.linalg.svd(j, compute_uv=False)
-
-
-def jacobian_spectrum_variance(weights: np.ndarray, activation: str, data_seed: int = 0) -> np.ndarray:
-    """Normalised variance of the squared singular values of the input-output Jacobian.
-
-    For each stack in ``weights`` (``(S, L, n, n)``) and one ``N(0, I)`` input,
-    ``J = W_1 D_1 W_2 D_2 ... W_L`` in the row-vector convention with
-    ``D_l = diag(phi'(h_l))`` (the last layer's pre-activation is the output);
-    returns ``Var(lambda) / mean(lambda)^2`` over the eigenvalues ``lambda``
-    of ``J J^T``, one value per stack.  NumPy only (small sizes).
-    """
-    phi, dphi = activation_numpy(activation)
-    rng = np.random.default_rng(int(data_seed))
-    out = []
-    for stack in weights:
-        a = rng.standard_normal(stack.shape[1])
-        j = np.eye(stack.shape[1])
-        for l, w in enumerate(stack):
-            h = a @ w
-            j = j @ w
-            if l + 1 < len(stack):
-                j = j * dphi(h)[None, :]
-                a = phi(h)
-        lam = np.linalg.svd(j, compute_uv=False) ** 2
-        out.append(float(np.var(lam) / np.mean(lam) ** 2))
-    return np.asarray(out)
+# --------------------------------------------------------------------------- isometry spectra
 
 
 def spectral_variance_theory(activation: str, sigma_w2: float, depth: int, orthogonal: bool) -> float:

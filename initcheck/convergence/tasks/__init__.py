@@ -1,7 +1,7 @@
 """Toy tasks for the convergence checks: small, deterministic, with a stated target.
 
 Three families, each a plain description that the batched ensemble
-(:mod:`initcheck.ensemble`) trains:
+(:mod:`initcheck.convergence.ensemble`) trains:
 
 * :class:`Landscape` -- an optimization landscape ``f(x)`` (ill-conditioned
   quadratic, Rosenbrock, Beale).  There is no network, so no initializer:

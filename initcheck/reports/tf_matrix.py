@@ -22,7 +22,7 @@ versions are visible at a glance and a reviewer can see that every red cell
 is declared.
 
     initcheck matrix .tox/results -o docs/matrix.md
-    python -m initcheck.matrix .tox/results -o docs/matrix.md
+    python -m initcheck.reports.tf_matrix .tox/results -o docs/matrix.md
 
 This module imports no TensorFlow: it only reads files.
 """
@@ -404,7 +404,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m initcheck.matrix RESULTS_DIR -o FILE``."""
+    """``python -m initcheck.reports.tf_matrix RESULTS_DIR -o FILE``."""
     parser = argparse.ArgumentParser(prog="initcheck matrix", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     add_parser(sub)

@@ -34,7 +34,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .. import keras_compat as kc
+from ... import keras_compat as kc
 from .digits import load_digits_28
 
 __all__ = ["Recipe", "RECIPES", "RecipeResult", "run_recipe", "verify_recipe", "TARGET_ACCURACY"]
@@ -128,7 +128,7 @@ class RecipeResult:
         return sum(a >= TARGET_ACCURACY for a in self.accuracies)
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
-        from ..convergence import cp_interval
+        from ...stats import cp_interval
 
         return cp_interval(self.successes, len(self.seeds), level)
 

@@ -3,6 +3,11 @@
 Every check returns an :class:`Evidence` when it passes and raises a
 :class:`CheckFailure` carrying one when it fails.  Runners (pytest, the CLI,
 reports) only ever read evidence; they never re-derive verdicts.
+
+Check bodies build evidence with :func:`ok`, :func:`fail` and, for
+statistical assertions, :func:`statistical_verdict`; they never type their
+own name: :func:`~initcheck.checks.register_check` stamps the registered name
+(and the spec's) on whatever a body returns or raises.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-__all__ = ["Evidence", "CheckFailure", "format_evidence"]
+__all__ = ["Evidence", "CheckFailure", "format_evidence", "ok", "fail", "statistical_verdict"]
 
 
 @dataclass
@@ -96,3 +101,43 @@ def format_evidence(evidence: Evidence) -> str:
     if evidence.reproduce:
         lines.append(f"  reproduce: {evidence.reproduce}")
     return "\n".join(lines)
+
+
+def ok(message: str, case: Mapping[str, Any], **data: Any) -> Evidence:
+    """Passing evidence (check and spec names are stamped by the registry)."""
+    return Evidence(check="", spec="", passed=True, message=message, case=dict(case), data=data)
+
+
+def fail(message: str, case: Mapping[str, Any], **data: Any) -> CheckFailure:
+    """A failure to ``raise`` (check and spec names are stamped by the registry)."""
+    return CheckFailure(Evidence(check="", spec="", passed=False, message=message, case=dict(case), data=data))
+
+
+def statistical_verdict(results: list, case: Mapping[str, Any], data: Mapping[str, Any], what: str) -> Evidence:
+    """Pass or raise on a list of :class:`~initcheck.stats.TestResult` (every assertion of one check).
+
+    The evidence carries every test's statistic, threshold, ``n``, error
+    rates and smallest detectable discrepancy, and the run's budget; a
+    failure's message names the first failing test with its figures.
+    """
+    from .. import stats
+
+    b = stats.budget()
+    record: dict[str, Any] = dict(data)
+    record.update({"tests": [r.to_dict() for r in results], "alpha_per_check": b.alpha,
+                   "budget_share": 1.0 / b.max_assertions, "budget": b.describe()})
+    failed = [r for r in results if not r.passed]
+    if failed:
+        r = failed[0]
+        raise fail(f"{what}: {r.name} statistic {r.statistic:.6g} > threshold {r.threshold:.6g} at n={r.n} "
+                   f"(false-fail rate {r.alpha:.3g}); observed {_short(r.observed)} vs expected "
+                   f"{_short(r.expected)}", case, **record)
+    guaranteed = "; ".join(f"{r.name}: {r.discrepancy_unit} >= {r.smallest_detectable:.4g} caught w.p. >= "
+                           f"1-{r.beta:.2g}" for r in results)
+    return ok(f"{what} passed at n={results[0].n if results else 0}; guaranteed detectable: {guaranteed}", case,
+              **record)
+
+
+def _short(d: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in d.items()
+                     if not isinstance(v, (list, dict)))

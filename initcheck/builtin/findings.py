@@ -1,0 +1,329 @@
+"""The declared findings: real differences between what TensorFlow/Keras document and what they do.
+
+Every finding is an :class:`~initcheck.spec.ExpectedFailure` (what is wrong,
+the versions where it holds, the measured evidence), declared once here and
+referenced by the built-in specs (:mod:`.initializers`, :mod:`.optimizers`)
+that it breaks, where it becomes a strict expected failure: a fix in
+TensorFlow/Keras shows up as XPASS.  Plugins whose objects build on Keras's
+base classes inherit the relevant ones (:func:`early_keras3_findings`,
+:data:`LOSS_SCALE_SKIP_COUNTS`, :data:`SEED_ZERO_IGNORED`).
+
+The tables that spread a finding over checks are keyed by what it is about:
+the layer kind (:data:`SHAPE_FAN_FINDINGS`), the capability tag
+(:data:`EARLY_KERAS3_FINDINGS`).  docs/findings.md has each with its evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from ..spec import ExpectedFailure
+
+__all__ = [
+    "ORTHOGONAL_BFLOAT16", "CONSTANT_FLOAT64", "FAN_TRANSPOSE", "FAN_DEPTHWISE", "FAN_GATES", "FAN_EINSUM",
+    "SHAPE_FAN_FINDINGS", "BF16_UNIFORM_128_VALUES", "MHA_SEEDED_CLONE", "SEED_ZERO_IGNORED",
+    "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
+    "CLIP_CONFLICT_ACCEPTED", "LR_CALLABLE_GETS_ITERATIONS", "ACCUMULATION_EVERY_CALL", "MIRRORED_NOT_SUMMED",
+    "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
+    "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
+]
+
+
+# ====================================================================== initializers
+
+ORTHOGONAL_BFLOAT16 = ExpectedFailure(
+    reason="Orthogonal(dtype=bfloat16) raises: TensorFlow's Qr op has no bfloat16 kernel",
+    versions="",
+    evidence="Orthogonal(seed=0)((4, 4), dtype='bfloat16') -> InvalidArgumentError: Value for attr 'T' of "
+             "bfloat16 is not in the list of allowed values (Op:Qr); seen on TF 2.21 with Keras 3.15.1 and tf_keras 2.21",
+)
+CONSTANT_FLOAT64 = ExpectedFailure(
+    reason="Keras 3 Constant rounds its value through float32 before casting to float64",
+    versions="keras>=3",
+    evidence="Constant(-0.3)((1,), dtype='float64') -> -0.30000001192092896 (float32 rounding) on Keras 3.15.1; "
+             "tf_keras 2.21 returns -0.3 exactly",
+)
+
+# --- Findings of the layer checks (initcheck.checks.layers,
+# check_layer_variance_<kind>): VarianceScaling computes fans from the kernel
+# shape alone (initcheck.laws.shape_fans), which differs from the fans the
+# layer really has (the fan oracle of each kind in initcheck.checks.layers).  Measured on
+# TF 2.21 with Keras 3.15.1 and with tf_keras 2.21 (TF_USE_LEGACY_KERAS=1)
+# (ratios: observed variance / law at the true fans).
+FAN_TRANSPOSE = ExpectedFailure(
+    reason="Conv{1,2,3}DTranspose kernels are (*k, filters, in_channels) but VarianceScaling reads shape[-2] "
+           "(filters) as the input axis, so fan_in and fan_out are swapped for the layer",
+    versions="",
+    evidence="Conv2DTranspose(filters=64) on 128 input channels, kernel (k, k, 64, 128): true fan_in = 128 k^2, "
+             "Keras uses 64 k^2; HeNormal variance is 2.04x the law at the true fans (z = 118 at n = 19072); "
+             "fan_out specs get the inverse ratio; tf_keras 2.21: 2.02x (z = 56 at n = 4096)",
+)
+FAN_DEPTHWISE = ExpectedFailure(
+    reason="DepthwiseConv2D kernels (and SeparableConv2D's depthwise kernel) are (*k, in_channels, multiplier) "
+           "with no sum over channels, but VarianceScaling counts fan_in = in_channels * prod(k)",
+    versions="",
+    evidence="DepthwiseConv2D((2, 2)) on 64..192 channels: HeNormal variance is 0.0155x (= 1/in_channels) the "
+             "law at the true fan_in = 4; GlorotUniform 0.031x (z > 110 at n = 19072); tf_keras 2.21 "
+             "DepthwiseConv2D((3, 3)) on 64 channels: 0.016x (z = 50)",
+)
+FAN_GATES = ExpectedFailure(
+    reason="LSTM/GRU kernels concatenate one (in, units) kernel per gate, but VarianceScaling counts "
+           "fan_out = gates * units",
+    versions="",
+    evidence="LSTM(32) on 64 inputs, kernel (64, 128): GlorotUniform variance is 0.50x the law at the true fans "
+             "(64, 32) (z = 71 at n = 16384); GRU 0.60x (z = 49)",
+)
+FAN_EINSUM = ExpectedFailure(
+    reason="VarianceScaling before Keras 3.15 ignores which EinsumDense kernel axes are contracted or produced "
+           "(Keras 3.15.0 added input_axes/output_axes, passed by EinsumDense.build); MultiHeadAttention's "
+           "projections inherit it",
+    # Keras 3.0-3.14 lack it too: their sources (keras/src/initializers/random_initializers.py,
+    # keras/src/layers/core/einsum_dense.py) have no input_axes / _update_kernel_initializer; 3.15.0 has both.
+    versions="keras<3.15",
+    evidence="tf_keras 2.21, EinsumDense('ab,bcd->acd') kernel (64, 2, 32): Keras fans (128, 2048) vs true "
+             "(64, 64): HeNormal variance 0.51x the law at the true fans (z = 27 at n = 4096); MHA query kernel "
+             "(64, 2, 16): 0.50x (z = 27); Keras 3.15.1 passes both; tf.keras 2.12 (TF 2.12.0), GlorotUniform, "
+             "kernel (64, 2, 32): 0.059x the law at the true fans (z = 117 at n = 12288), MHA query kernel 0.082x "
+             "(z = 114)",
+)
+#: VarianceScaling's shape fans against the layer's true fans, keyed by layer kind
+#: (:data:`initcheck.checks.layers.LAYER_KINDS`): the finding and the fan modes it affects.
+SHAPE_FAN_FINDINGS: dict[str, tuple[ExpectedFailure, tuple[str, ...]]] = {
+    "conv1d_transpose": (FAN_TRANSPOSE, ("fan_in", "fan_out")),
+    "conv2d_transpose": (FAN_TRANSPOSE, ("fan_in", "fan_out")),
+    "conv3d_transpose": (FAN_TRANSPOSE, ("fan_in", "fan_out")),
+    "depthwise_conv2d": (FAN_DEPTHWISE, ("fan_in", "fan_avg")),
+    "separable_conv2d": (FAN_DEPTHWISE, ("fan_in", "fan_avg")),
+    "lstm": (FAN_GATES, ("fan_out", "fan_avg")),
+    "gru": (FAN_GATES, ("fan_out", "fan_avg")),
+    "einsum_dense": (FAN_EINSUM, ("fan_in", "fan_out", "fan_avg")),
+    "multi_head_attention": (FAN_EINSUM, ("fan_in", "fan_out", "fan_avg")),
+}
+
+
+#: check_low_precision: TF fills the 7 mantissa bits of a bfloat16 in [1, 2) for
+#: uniform draws, so bfloat16 uniform values take only 128 distinct values.
+BF16_UNIFORM_128_VALUES = ExpectedFailure(
+    reason="bfloat16 uniform draws take only 128 distinct values (7 random mantissa bits), far coarser than "
+           "the uniform law rounded to bfloat16",
+    versions="",
+    evidence="RandomUniform(-0.05, 0.05)((1000, 1000), dtype='bfloat16') has 128 distinct values; the DKWM "
+             "distance to the rounded law is 0.0097 > threshold 0.0050 at n = 1343488 (GlorotUniform, HeUniform, "
+             "LecunUniform; Keras 3.15.1 and tf_keras 2.21 alike); float16 (1024 values) stays within the envelope",
+)
+
+
+#: check_layer_independence_multi_head_attention: MultiHeadAttention clones its
+#: kernel initializer through from_config(get_config()), seed included, and a
+#: seeded initializer returns the same values on every call.
+MHA_SEEDED_CLONE = ExpectedFailure(
+    reason="MultiHeadAttention clones a seeded kernel_initializer with its seed, so the query, key and value "
+           "kernels are identical",
+    versions="",
+    evidence="MultiHeadAttention(num_heads=2, key_dim=8, kernel_initializer=HeNormal(seed=3)) on 16 features: "
+             "query, key and value kernels are equal element for element (correlation 1.0) on Keras 3.15.1 and "
+             "tf_keras 2.21; with seed=None or 'he_normal' they differ",
+)
+
+
+#: Keras 3.0.x-3.1.x: ``self.seed = seed or random.make_default_seed()`` in every
+#: random initializer, so ``seed=0`` is falsy and replaced by a fresh random
+#: integer (fixed in 3.2.0: ``seed if seed is not None else ...``).
+SEED_ZERO_IGNORED = ExpectedFailure(
+    reason="Keras 3.0-3.1 random initializers treat seed=0 as unseeded (`seed or make_default_seed()`), so two "
+           "instances (or a get_config/from_config clone) built with seed=0 draw different values",
+    versions="keras>=3.0,<3.2",
+    evidence="keras 3.0.5 on TF 2.16.2: GlorotUniform/RandomNormal/Orthogonal(seed=0)((4, 4)) twice -> different "
+             "arrays, seed=1 -> equal; `initcheck check` fails check_seed_contract ('two instances with seed=0 "
+             "gave different values') and check_config_roundtrip; sources: keras 3.0.0-3.1.1 "
+             "random_initializers.py `seed or random.make_default_seed()`, 3.2.0 `seed if seed is not None`",
+)
+#: Same code path: the replacement seed comes from Python's global ``random``
+#: (``make_default_seed``: ``python_random.randint(1, int(1e9))``), drawn when
+#: the initializer is created.
+SEED_ZERO_TOUCHES_RANDOM = ExpectedFailure(
+    reason="Keras 3.0-3.1 random initializers built with seed=0 replace it by `make_default_seed()`, which draws "
+           "from Python's global `random`, so a seeded initializer advances the user's global random state",
+    versions="keras>=3.0,<3.2",
+    evidence="keras 3.0.5 on TF 2.16.2 (tox env tf216-keras30): check_global_rng_untouched fails for every "
+             "seeded built-in ('drawing with seed=0 advanced the global state of random'); source: keras 3.0.5 "
+             "random/seed_generator.py `return python_random.randint(1, int(1e9))`; seed=0 honoured from 3.2.0",
+)
+#: The seed-zero findings by the check each one breaks (every seeded random Keras initializer).
+SEED_ZERO = {"check_seed_contract": SEED_ZERO_IGNORED, "check_config_roundtrip": SEED_ZERO_IGNORED,
+             "check_global_rng_untouched": SEED_ZERO_TOUCHES_RANDOM}
+
+IDENTITY_NOT_DESERIALIZABLE = ExpectedFailure(
+    reason="Keras 3.0-3.2.0 leave Identity out of the initializers' deserialization table (ALL_OBJECTS), so a "
+           "saved model whose layer uses it cannot be loaded",
+    versions="keras>=3.0,<3.2.1",
+    evidence="keras 3.0.5 on TF 2.16.2 (tox env tf216-keras30): check_keras_save_load raises 'TypeError: "
+             "Functional could not be deserialized properly' (underneath: 'Could not interpret initializer "
+             "identifier: Identity'); source: initializers/__init__.py ALL_OBJECTS gains Identity in 3.2.1",
+)
+
+
+def initializer_findings(mode: Optional[str], distribution: str) -> dict:
+    """``{check: finding}`` for a random Keras initializer of fan ``mode`` (None: no fans) and law family.
+
+    ``distribution`` is ``"uniform"``, ``"truncated_normal"``,
+    ``"untruncated_normal"`` or ``"normal"``.
+    """
+    found: dict = {}
+    if mode:
+        for kind, (finding, modes) in SHAPE_FAN_FINDINGS.items():
+            if mode in modes:
+                found[f"check_layer_variance_{kind}"] = finding  # the layer check's name (checks.layers)
+    found["check_layer_independence_multi_head_attention"] = MHA_SEEDED_CLONE
+    found.update(SEED_ZERO)
+    if distribution == "uniform":
+        found["check_low_precision"] = BF16_UNIFORM_128_VALUES
+    return found
+
+
+# ====================================================================== optimizers
+
+_K3 = "keras>=3.0"
+
+# Early Keras 3 releases, measured on keras 3.0.5 / TF 2.16.2 (tox env tf216-keras30) and
+# bounded by reading the released sources (keras/src/optimizers/base_optimizer.py and
+# keras/src/backend/tensorflow/optimizer.py of each 3.x wheel).
+CLIP_CONFLICT_ACCEPTED = ExpectedFailure(
+    reason=("Keras 3.0-3.2.0 accept clipnorm or global_clipnorm together with clipvalue and silently apply only "
+            "one of them (clipnorm, else global_clipnorm, else clipvalue); only clipnorm with global_clipnorm "
+            "raises. From 3.2.1 any two of the three raise ValueError, as the documentation says"),
+    versions="keras>=3.0,<3.2.1",
+    evidence=("keras 3.0.5: SGD(clipnorm=1.0, clipvalue=1.0) is accepted (check_clipping: 'conflicting options "
+              "clipnorm and clipvalue were accepted', every optimizer spec); 3.2.0 base_optimizer.py checks only "
+              "`clipnorm is not None and global_clipnorm is not None`, 3.2.1 counts all three"),
+)
+
+LR_CALLABLE_GETS_ITERATIONS = ExpectedFailure(
+    reason=("Keras 3.0-3.2 call a callable learning rate with the iteration count "
+            "(`self._learning_rate(self.iterations)`), while every optimizer documents 'a callable that takes no "
+            "arguments'; a documented zero-argument callable raises TypeError. 3.3.0 calls it with no arguments"),
+    versions="keras>=3.0,<3.3",
+    evidence=("keras 3.0.5: SGD(learning_rate=lambda: 1e-4).apply(...) raises 'TypeError: <lambda>() takes 0 "
+              "positional arguments but 1 was given' (check_learning_rate_forms, every spec); "
+              "base_optimizer._get_current_learning_rate: 3.2.1 `self._learning_rate(self.iterations)`, "
+              "3.3.0 `self._learning_rate()`"),
+)
+
+ACCUMULATION_EVERY_CALL = ExpectedFailure(
+    reason=("Keras 3.0.2-3.4 apply weight decay and clipping on every call with gradient_accumulation_steps, "
+            "not only on update steps, and count `iterations` per call, so bias corrections and schedules run "
+            "ahead; documented: variables are updated every N steps with the mean gradient. Fixed in 3.5.0"),
+    versions="keras>=3.0.2,<3.5",
+    evidence=("keras 3.0.5: SGD with weight_decay and gradient_accumulation_steps=2 moves the weights on micro-step "
+              "1 (check_accumulation_matches_mean_step, every spec); Adam (beta_1=0.5, beta_2=0.75, lr=0.125, 6 "
+              "calls, 2 micro-steps) matches the reference only when it counts calls (7.7e10x the tolerance off "
+              "the documented count); 3.5.0 moves decay and clipping into the update branch and returns "
+              "`_iterations // steps`"),
+)
+
+MIRRORED_NOT_SUMMED = ExpectedFailure(
+    reason=("Keras 3 before 3.5 does not sum the replicas' gradients under tf.distribute.MirroredStrategy on "
+            "CPU: 3.0-3.2.0 have no all-reduce, 3.2.1-3.4 call it inside the merge function where the replica "
+            "context is gone; 3.5.0 all-reduces before the merge"),
+    versions="keras>=3.0,<3.5",
+    evidence=("keras 3.0.5 on two logical CPUs: SGD under MirroredStrategy differs from one device by 180x the "
+              "tolerance (check_mirrored_strategy); 3.2.1-3.4.1 bounded from the source "
+              "(backend/tensorflow/optimizer.py `_all_reduce_sum_gradients` inside `merge_call`), not run"),
+)
+
+#: The findings above, by the capability tag whose check they break.
+EARLY_KERAS3_FINDINGS = {
+    "clipping": ("check_clipping", CLIP_CONFLICT_ACCEPTED),
+    "lr_callable": ("check_learning_rate_forms", LR_CALLABLE_GETS_ITERATIONS),
+    "accumulation": ("check_accumulation_matches_mean_step", ACCUMULATION_EVERY_CALL),
+    "distributed": ("check_mirrored_strategy", MIRRORED_NOT_SUMMED),
+}
+
+
+def early_keras3_findings(tags: frozenset) -> dict:
+    """``{check: ExpectedFailure}`` for a Keras optimizer subclass carrying ``tags`` (plugins use it too)."""
+    return {check: finding for tag, (check, finding) in EARLY_KERAS3_FINDINGS.items() if tag in tags}
+
+SPARSE_DUPLICATES = ExpectedFailure(
+    reason=("Keras 3 on the TensorFlow backend does not sum repeated indices of an IndexedSlices gradient "
+            "before the update, so rules that are non-linear in g (g^2, |g|, sign) see each duplicate "
+            "separately; tf_keras deduplicates (_deduplicate_sparse_grad)"),
+    versions=_K3,
+    evidence=("Adam(lr=0.1), w=ones((4,3)), IndexedSlices(ones((3,3)), [0,0,2]): row 0 becomes 0.8586 "
+              "(the dense gradient 2 gives 0.9000); keras 3.15.1 / tensorflow 2.21.0"),
+)
+
+LOSS_SCALE_SKIP_COUNTS = ExpectedFailure(
+    reason=("Keras 2's LossScaleOptimizer advances the inner optimizer's `iterations` on a skipped (non-finite) "
+            "step, so rules with bias corrections or step schedules continue at t+1: the run is not the inner "
+            "optimizer on the finite gradients; Keras 3 does not advance it"),
+    versions="keras>=2.11,<3",
+    evidence=("tf_keras 2.21.0: Adam(0.01) wrapped, grads [1.0] then [nan]: inner iterations 1 -> 2 while w stays "
+              "0.0900001; float64, beta_1=beta_2=0.5, eps=1e-3, lr=0.01, scale 1024, nan at step 2 of 4: "
+              "0.105387 vs 0.105552 on the finite gradients alone (keras 3.15.1: iterations stay 1, check passes)"),
+)
+
+NADAM_RESUME = ExpectedFailure(
+    reason=("Keras 2's Nadam caches its momentum-schedule product u_1*...*u_t in a variable and guards the "
+            "once-per-step multiplication with a Python counter (`_u_product_counter`) that a checkpoint does "
+            "not save; a restored optimizer with more than one variable multiplies the product again for every "
+            "variable after the first, so resumed training differs from uninterrupted training"),
+    versions="keras>=2.11,<3",
+    evidence=("Nadam(0.01), variables [0.1] and [0.2], gradients [1.0] and [0.5], two steps: uninterrupted "
+              "u_product 0.227111, second variable 0.18163624; saved after step 1 and restored into a fresh "
+              "optimizer: u_product 0.110212 (one extra factor u_2), second variable 0.18257801; identical on "
+              "tf.keras 2.12.0 (TF 2.12.1) and tf_keras 2.21.0; Keras 3 keeps u_product without the counter"),
+)
+
+FLOAT64_CONSTANTS = ExpectedFailure(
+    reason=("on float64 variables, Python-float constants of the rule (Nadam's 0.96 schedule base and "
+            "0.5) are cast through float32 (`ops.cast(0.999, 'float64')` converts to a float32 tensor "
+            "first), so a float64 optimizer carries float32-level errors (~1e-7 relative) in its bias corrections"),
+    versions="keras>=2.11",
+    evidence=("Nadam float64, float32-exact betas (beta_1=0.1, beta_2=0, epsilon=1e-8), lr=1e-4, w0 and g from "
+              "seed 0, 5 steps: the rule ends at 0.10327279661034; Keras 3.15.1 at 0.10327279661054 (49x the "
+              "float64 tolerance), tf_keras 2.21.0 at 0.10327279661067 (81x)"),
+)
+
+
+FLOAT64_BETAS = ExpectedFailure(
+    reason=("on float64 variables Adam's documented betas (0.9, 0.999) enter the bias corrections rounded to "
+            "float32 (a Python float is converted to a float32 tensor before the cast to float64), so the "
+            "float64 trajectory carries float32-level error"),
+    versions="keras>=2.11",
+    evidence=("Adam() defaults, float64 w=[0.1], g=[0.003], one step: Keras 3.15.1 moves w by 0.000998940396, "
+              "the documented rule in float64 by 0.000998947065 (relative 6.7e-6); tf_keras 2.21.0 over 5 steps "
+              "at lr=1e-4: 0.10324277553 vs 0.10324277736 (4.3x the float64 tolerance)"),
+)
+
+
+FTRL_DOCSTRING_L2 = ExpectedFailure(
+    reason=("the Keras Ftrl docstring (and McMahan et al. 2013, Algorithm 1) divide by "
+            "(beta + sqrt(n)) / alpha + lambda_2; Keras computes ... + 2 * lambda_2"),
+    versions="keras>=2.11",
+    evidence="any l2_regularization_strength > 0 moves w off the documented formula",
+)
+
+ADAFACTOR_DOCSTRING_RELATIVE_STEP = ExpectedFailure(
+    reason=("Keras documents that relative_step=True adjusts a constant learning rate, "
+            "implying relative_step=False does not; Keras caps the step at min(lr, 1/sqrt(t)) "
+            "whatever relative_step says"),
+    versions="keras>=2.11",
+    evidence=("relative_step=False, constant lr=0.6: from step 3 on Keras steps with "
+              "min(0.6, 1/sqrt(3)) = 0.577 instead of 0.6 (keras 3.15.1, tf_keras 2.21.0)"),
+)
+
+
+def moved_to_findings(module: str, names: tuple[str, ...]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` serving ``names`` that moved here in 0.2, with a DeprecationWarning."""
+
+    def getattr_(name: str) -> Any:
+        if name in names:
+            import warnings
+
+            warnings.warn(f"{module}.{name} moved to initcheck.builtin.findings in 0.2; the old path will be "
+                          "removed in 0.3", DeprecationWarning, stacklevel=2)
+            return globals()[name]
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return getattr_

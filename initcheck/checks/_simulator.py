@@ -1,0 +1,180 @@
+"""The simulator the propagation checks measure with (TensorFlow, float64).
+
+Stacks of weights drawn from an initializer (:func:`draw_stack`), pushed
+forward and backward in one compiled pass over all seeds (:func:`simulate`,
+``tf.function``): dense layers or a circular 1-D convolution.  It measures
+the per-layer mean squared pre-activations and gradients that
+:mod:`initcheck.references.propagation` predicts.  TensorFlow is imported on
+first use through :mod:`initcheck.keras_compat`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from ..strategies import derive_seed
+
+__all__ = ["Simulation", "simulate", "draw_stack", "end_to_end_singular_values"]
+
+
+def draw_stack(factory: Callable[[Optional[int]], Any], shape: Sequence[int], depth: int, seeds: int,
+               base_seed: int, dtype: str = "float64") -> np.ndarray:
+    """Weights ``factory(seed)(shape, dtype)`` for ``seeds x depth`` layers, as float64.
+
+    Layer ``l`` of replica ``r`` gets its own seed ``derive_seed(base_seed, r, l)``,
+    as a model gives each layer its own initializer instance.
+    """
+    from .. import keras_compat as kc
+
+    out = np.empty((seeds, depth) + tuple(shape), dtype=np.float64)
+    for s in range(seeds):
+        for l in range(depth):
+            out[s, l] = np.asarray(kc.to_numpy(factory(derive_seed(base_seed, s, l))(tuple(shape), dtype=dtype)),
+                                   dtype=np.float64)
+    return out
+
+
+@dataclass
+class Simulation:
+    """Measured curves, per seed, averaged over the batch in log space.
+
+    Attributes:
+        log_q: ``(S, L)`` mean over inputs of ``ln q_l(input)``.
+        log_g: ``(S, L)`` mean over inputs of ``ln(G_l / G_L)(input)``.
+        forward: ``(S,)`` per-seed statistic ``mean_inputs ln(q_L / q_1)``.
+        backward: ``(S,)`` per-seed ``mean_inputs ln(G_1 / G_L)``.
+        seconds: Wall time of the compiled pass (weights drawn already).
+    """
+
+    log_q: np.ndarray
+    log_g: np.ndarray
+    forward: np.ndarray
+    backward: np.ndarray
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def ratios(self) -> dict[str, Any]:
+        """Per-layer geometric ratios: seed-averaged (log space), median and spread."""
+        k = max(self.log_q.shape[1] - 1, 1)
+        out = {}
+        for name, stat in (("forward", self.forward), ("backward", self.backward)):
+            r = np.exp(stat / k)
+            out[name] = {"r": float(math.exp(float(np.mean(stat)) / k)), "median": float(np.median(r)),
+                         "min": float(np.min(r)), "max": float(np.max(r))}
+        return out
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(activation: str, conv: bool, kernel: int) -> Any:
+    """A ``tf.function`` doing the forward and backward pass for all seeds at once."""
+    from .. import keras_compat as kc
+
+    tf = kc.tf()
+    acts = {"linear": lambda x: x, "relu": tf.nn.relu, "tanh": tf.math.tanh, "selu": tf.nn.selu}
+    phi = acts[activation]
+
+    def log_mean_square(h: Any) -> Any:
+        # ln mean(h^2) over units (and positions), per input, safe from overflow.
+        axes = list(range(2, len(h.shape)))
+        m = tf.reduce_max(tf.abs(h), axis=axes, keepdims=True)
+        m = tf.where(m > 0, m, tf.ones_like(m))
+        return 2.0 * tf.math.log(tf.reshape(m, tf.shape(h)[:2])) + tf.math.log(
+            tf.reduce_mean(tf.square(h / m), axis=axes))
+
+    def layer(a: Any, w: Any) -> Any:
+        if not conv:
+            return tf.matmul(a, w)  # (S, B, n) @ (S, n, n)
+        # Circular 1-D cross-correlation as tf.nn.conv1d computes it, done as a
+        # batched matmul over seeds: patch element t*c_in + i is a[p + t - k//2, i].
+        half = kernel // 2
+        patches = tf.concat([tf.roll(a, shift=half - t, axis=2) for t in range(kernel)], axis=-1)
+        wk = tf.reshape(w, (tf.shape(w)[0], -1, tf.shape(w)[-1]))  # dynamic: shapes relax on retrace
+        s, b, p = tf.shape(patches)[0], tf.shape(patches)[1], tf.shape(patches)[2]
+        out = tf.matmul(tf.reshape(patches, (s, b * p, -1)), wk)
+        return tf.reshape(out, (s, b, p, -1))
+
+    @tf.function(reduce_retracing=True)
+    def run(x: Any, weights: Any, cot: Any) -> Any:
+        # Loops are tf.range loops (graph while-loops), so tracing cost does
+        # not grow with depth.  The backward pass re-applies one layer under a
+        # GradientTape and asks TensorFlow for the vector-Jacobian product:
+        # TensorFlow's own derivatives of phi and of the layer, no hand-written
+        # phi'.
+        depth = tf.shape(weights)[1]
+        hs = tf.TensorArray(x.dtype, size=depth, element_shape=x.shape)
+        log_q = tf.TensorArray(x.dtype, size=depth)
+        a = x
+        for l in tf.range(depth):
+            h = layer(a, weights[:, l])
+            hs = hs.write(l, h)
+            log_q = log_q.write(l, log_mean_square(h))
+            a = phi(h)
+        log_g = tf.TensorArray(x.dtype, size=depth)
+        log_g = log_g.write(depth - 1, log_mean_square(cot))
+        d = cot
+        for l in tf.range(depth - 2, -1, -1):
+            h = hs.read(l)
+            with tf.GradientTape() as tape:
+                tape.watch(h)
+                out = layer(phi(h), weights[:, l + 1])
+            d = tape.gradient(out, h, output_gradients=d)
+            log_g = log_g.write(l, log_mean_square(d))
+        # (L, S, B) -> (S, B, L)
+        return tf.transpose(log_q.stack(), (1, 2, 0)), tf.transpose(log_g.stack(), (1, 2, 0))
+
+    return run
+
+
+def simulate(weights: np.ndarray, activation: str, batch: int, data_seed: int, positions: int = 0) -> Simulation:
+    """Push ``N(0, 1)`` inputs through stacks of ``weights`` and back.
+
+    Args:
+        weights: ``(S, L, n, n)`` dense kernels (Keras layout ``(in, out)``) or
+            ``(S, L, k, c, c)`` conv kernels (Keras layout ``(k, in, out)``).
+        activation: One of :data:`THEORY_ACTIVATIONS`.
+        batch: Inputs per seed.
+        data_seed: Seed of the inputs and the backward cotangents.
+        positions: Sequence length for conv kernels (circular padding).
+
+    The backward pass backpropagates a ``N(0, I)`` cotangent from the last
+    pre-activation with ``tf.GradientTape`` (TensorFlow's own derivatives).
+    """
+    import time
+
+    from .. import keras_compat as kc
+
+    tf = kc.tf()
+    rng = np.random.default_rng(int(data_seed))
+    s, depth = weights.shape[:2]
+    conv = weights.ndim == 5
+    if conv:
+        k, c = weights.shape[2], weights.shape[3]
+        x = rng.standard_normal((s, batch, positions, c))
+        cot = rng.standard_normal((s, batch, positions, weights.shape[4]))
+    else:
+        k = 1
+        x = rng.standard_normal((s, batch, weights.shape[2]))
+        cot = rng.standard_normal((s, batch, weights.shape[3]))
+    run = _compiled(activation, conv, int(k))
+    start = time.perf_counter()
+    log_q, log_g = run(tf.constant(x), tf.constant(weights), tf.constant(cot))
+    log_q, log_g = log_q.numpy(), log_g.numpy()
+    seconds = time.perf_counter() - start
+    log_g = log_g - log_g[..., -1:]
+    fwd = np.mean(log_q[..., -1] - log_q[..., 0], axis=1)
+    bwd = np.mean(log_g[..., 0], axis=1)
+    return Simulation(log_q=log_q.mean(axis=1), log_g=log_g.mean(axis=1), forward=fwd, backward=bwd,
+                      seconds=seconds)
+
+
+def end_to_end_singular_values(weights: np.ndarray) -> np.ndarray:
+    """Singular values of ``W_1 W_2 ... W_L`` (one stack ``(L, n, n)``): the Jacobian of a linear net."""
+    j = np.eye(weights.shape[1])
+    for w in weights:
+        j = j @ w
+    return np.linalg.svd(j, compute_uv=False)

@@ -1,0 +1,392 @@
+"""Optimizer checks of every mode: sparse, clipped, scheduled, decayed, averaged, accumulated,
+loss-scaled, resumed, distributed, reconfigured."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any, Mapping
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ...dtypes import float32_exact
+from ...strategies import optimizer_cases
+from .. import register_check
+from ..evidence import Evidence, fail, ok
+from .runner import (case_rng, compare_to_reference, constant_lrs, expect_reference, gradient_sequence, has,
+                     initial_weights, reference, run_keras, same_setting)
+
+__all__ = [
+    "check_sparse_matches_dense", "check_clipping", "check_learning_rate_forms", "check_weight_decay", "check_ema",
+    "check_accumulation_matches_mean_step", "check_loss_scaling", "check_checkpoint_resume",
+    "check_mirrored_strategy", "check_config_round_trip", "rejected_clip_combinations",
+]
+
+
+def _sparse_cases(spec: Any) -> Any:
+    def rows(c: dict) -> Any:
+        n = int(c["shapes"][0][0])
+        return st.lists(st.integers(0, n - 1), min_size=1, max_size=2 * n + 2)
+    base = optimizer_cases(spec, steps=3, n_vars=(1, 1)).filter(lambda c: len(c["shapes"][0]) >= 1)
+    return base.flatmap(lambda c: st.lists(rows(c), min_size=int(c["steps"]), max_size=int(c["steps"])).map(
+        lambda idx: dict(c, indices=idx)))
+
+
+def _slices(case: Mapping[str, Any], grads_dense_rows: list[np.ndarray], s: int) -> tuple[Any, np.ndarray]:
+    """IndexedSlices for step ``s`` (repeated indices allowed) and the equivalent dense gradient."""
+    from ... import keras_compat as kc
+
+    shape = tuple(case["shapes"][0])
+    idx = list(case["indices"][s])
+    values = grads_dense_rows[s][: len(idx)]
+    dense = np.zeros(shape)
+    for r, v in zip(idx, values):
+        dense[r] += v
+    return kc.indexed_slices(values.astype(case["dtype"]), idx, shape), dense.astype(case["dtype"]).astype(np.float64)
+
+
+def _row_values(case: Mapping[str, Any]) -> list[np.ndarray]:
+    rng = case_rng(case, 4)
+    shape = tuple(case["shapes"][0])
+    out = []
+    for s in range(int(case["steps"])):
+        n = len(case["indices"][s])
+        v = rng.normal(0, 1, size=(n,) + shape[1:]) * float(case["grad_scale"])
+        out.append(v.astype(case["dtype"]).astype(np.float64))
+    return out
+
+
+@register_check(kind="optimizer", family="optimizer", applies=has("sparse"), strategy=_sparse_cases, examples=6)
+def check_sparse_matches_dense(spec: Any, case: dict) -> Evidence:
+    """IndexedSlices gradients (indices repeated, unsorted) give the result of the summed dense gradient."""
+    rows = _row_values(case)
+    pairs = [_slices(case, rows, s) for s in range(int(case["steps"]))]
+    sparse_run = run_keras(spec, case, [[p[0]] for p in pairs])
+    dense = [[p[1]] for p in pairs]
+    dense_run = run_keras(spec, case, dense)
+    ref = reference(spec, case, dense, constant_lrs(case))
+    compare_to_reference(spec, case, dense_run.weights[-1], ref, "dense run (control)")
+    return compare_to_reference(spec, case, sparse_run.weights[-1], ref, "sparse (IndexedSlices) run",
+                                expected=dense_run.weights[-1])
+
+
+def _clip_cases(spec: Any) -> Any:
+    return optimizer_cases(spec, steps=4, n_vars=(2, 2), extra={
+        "clip": st.sampled_from(["clipnorm", "clipvalue", "global_clipnorm"]),
+        "threshold": st.sampled_from([0.05, 0.3, 1.0]).map(float32_exact),
+        "sparse_first": st.booleans(),
+    })
+
+
+def rejected_clip_combinations() -> list[tuple[str, str]]:
+    """Pairs of clipping options the installed Keras documents as exclusive.
+
+    Keras 3: "Only one of clipnorm, clipvalue and global_clipnorm can be
+    set"; Keras 2: "At most one of clipnorm and global_clipnorm can be set".
+    """
+    from ... import keras_compat as kc
+
+    if kc.keras_major() >= 3:
+        return [("clipnorm", "clipvalue"), ("clipnorm", "global_clipnorm"), ("clipvalue", "global_clipnorm")]
+    return [("clipnorm", "global_clipnorm")]
+
+
+@register_check(kind="optimizer", family="optimizer", applies=has("clipping"), strategy=_clip_cases, examples=6)
+def check_clipping(spec: Any, case: dict) -> Evidence:
+    """clipnorm / clipvalue / global_clipnorm clip as documented (dense and sparse); conflicts are rejected."""
+    from ... import keras_compat as kc
+
+    for a, b in rejected_clip_combinations():
+        try:
+            spec.build(case["lr"], case["hp"], **{a: 1.0, b: 1.0})
+        except ValueError:
+            continue
+        raise fail(f"conflicting options {a} and {b} were accepted", case,
+                   documented="only one of them may be set")
+    grads = gradient_sequence(case)
+    keras_grads: list[list[Any]] = [list(g) for g in grads]
+    if case["sparse_first"] and len(case["shapes"][0]) >= 1:
+        # Step 0's first gradient as IndexedSlices over all rows (each once).
+        g0 = grads[0][0]
+        keras_grads[0][0] = kc.indexed_slices(g0.astype(case["dtype"]), list(range(g0.shape[0])), g0.shape)
+    option = {case["clip"]: case["threshold"]}
+    run = run_keras(spec, case, keras_grads, options=option)
+    return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case),
+                            f"{case['clip']}={case['threshold']}", **option)
+
+
+def _lr_cases(spec: Any) -> Any:
+    forms = [f for f, tag in (("callable", "lr_callable"), ("exponential", "lr_schedule"),
+                              ("piecewise", "lr_schedule")) if spec.has(tag)]
+    return optimizer_cases(spec, steps=5, extra={"form": st.sampled_from(forms or ["float"]),
+                                                 "decay_rate": st.sampled_from([0.5, 0.9]).map(float32_exact)})
+
+
+@register_check(kind="optimizer", family="optimizer",
+                applies=lambda s: s.has("trajectory") and (s.has("lr_callable") or s.has("lr_schedule")),
+                strategy=_lr_cases, examples=6)
+def check_learning_rate_forms(spec: Any, case: dict) -> Evidence:
+    """A zero-argument callable and a schedule give the rule at each step's rate; schedules advance per iteration."""
+    from ... import keras_compat as kc
+
+    lr0, n = float(case["lr"]), int(case["steps"])
+    form = case["form"]
+    if form == "callable":
+        lr: Any = lambda: lr0  # noqa: E731 - the documented zero-argument callable form
+        lrs = [lr0] * n
+    elif form == "exponential":
+        # Keras docs: initial_learning_rate * decay_rate ** (step / decay_steps)
+        lr = kc.learning_rate_schedule("exponential", lr0, decay_steps=2, decay_rate=case["decay_rate"])
+        lrs = [float(np.float32(lr0 * case["decay_rate"] ** (s / 2.0))) for s in range(n)]
+    elif form == "piecewise":
+        # Keras docs: values[0] while step <= boundaries[0], then values[1], ...
+        values = [lr0, float(np.float32(lr0 * case["decay_rate"]))]
+        lr = kc.learning_rate_schedule("piecewise", lr0, boundaries=[1], values=values)
+        lrs = [values[0] if s <= 1 else values[1] for s in range(n)]
+    else:
+        lr, lrs = lr0, [lr0] * n
+    grads = gradient_sequence(case)
+    run = run_keras(spec, case, grads, learning_rate=lr)
+    lr_form = {"float": "constant", "callable": "callable"}.get(form, "schedule")
+    return expect_reference(spec, case, run.weights[-1], grads, lrs, f"learning rate as {form}",
+                            extra={"learning_rates": lrs}, lr_computed=form in ("exponential", "piecewise"),
+                            learning_rate_form=lr_form)
+
+
+def _wd_cases(spec: Any) -> Any:
+    return optimizer_cases(spec, steps=4, n_vars=(2, 2), extra={
+        "weight_decay": st.sampled_from([0.01, 0.1, 0.5]).map(float32_exact), "exclude": st.booleans()})
+
+
+@register_check(kind="optimizer", family="optimizer", applies=lambda s: s.has("weight_decay") and s.has("trajectory"),
+                strategy=_wd_cases, examples=6)
+def check_weight_decay(spec: Any, case: dict) -> Evidence:
+    """weight_decay follows the decoupled, lr-scaled convention and honours exclude_from_weight_decay."""
+    grads = gradient_sequence(case)
+    wd = float(case["weight_decay"])
+    names = ["kernel_a", "bias_b"]
+
+    def exclude(opt: Any, variables: list) -> None:
+        if case["exclude"]:
+            opt.exclude_from_weight_decay(var_names=["bias"])
+
+    run = run_keras(spec, case, grads, options={"weight_decay": wd}, names=names, before_first=exclude)
+    return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case),
+                            f"weight_decay={wd} (bias excluded: {case['exclude']})",
+                            extra={"decay_convention": "w -= lr * weight_decay * w before the update"},
+                            weight_decay=wd, decay_mask=[True, not case["exclude"]])
+
+
+def _ema_cases(spec: Any) -> Any:
+    return optimizer_cases(spec, steps=5, extra={
+        "ema_momentum": st.sampled_from([0.0, 0.5, 0.9, 0.99]).map(float32_exact),
+        "overwrite": st.sampled_from([None, 2, 3])})
+
+
+@register_check(kind="optimizer", family="optimizer", applies=lambda s: s.has("ema") and s.has("trajectory"),
+                strategy=_ema_cases, examples=5)
+def check_ema(spec: Any, case: dict) -> Evidence:
+    """use_ema keeps ema = m*ema + (1-m)*w (start as the Keras version defines it) and overwrites every N steps."""
+    from ... import keras_compat as kc
+
+    grads = gradient_sequence(case)
+    opts = {"use_ema": True, "ema_momentum": case["ema_momentum"], "ema_overwrite_frequency": case["overwrite"]}
+    run = run_keras(spec, case, grads, options=opts)
+    ref = reference(spec, case, grads, constant_lrs(case), ema_momentum=case["ema_momentum"],
+                    ema_overwrite_frequency=case["overwrite"],
+                    ema_start="initial" if kc.ema_starts_at_initial_weights() else "first_update")
+    compare_to_reference(spec, case, run.weights[-1], ref, "weights with EMA overwrite")
+    ema = kc.ema_values(run.optimizer, run.variables)
+    return compare_to_reference(spec, case, ema, ref, "moving average of the weights", expected=ref.trace.ema)
+
+
+def _acc_cases(spec: Any) -> Any:
+    # Weight decay in every case where the optimizer has it: decay (and clipping) belong to
+    # the update step only, the part of the contract early Keras 3 releases broke.
+    decay = [float32_exact(0.1)] if spec.has("weight_decay") else [None]
+    return optimizer_cases(spec, steps=6, extra={
+        "micro": st.sampled_from([2, 3]), "clipnorm": st.sampled_from([None, 0.5]),
+        "weight_decay": st.sampled_from(decay)})
+
+
+@register_check(kind="optimizer", family="optimizer",
+                applies=lambda s: s.has("accumulation") and s.has("trajectory"), strategy=_acc_cases, examples=5)
+def check_accumulation_matches_mean_step(spec: Any, case: dict) -> Evidence:
+    """k accumulated micro-steps equal one step on their mean gradient (clipping and decay applied once)."""
+    grads = gradient_sequence(case)
+    k = int(case["micro"])
+    opts = {"gradient_accumulation_steps": k, "clipnorm": case["clipnorm"], "weight_decay": case["weight_decay"]}
+    run = run_keras(spec, case, grads, options=opts)
+    ref = reference(spec, case, grads, constant_lrs(case), accumulation_steps=k, clipnorm=case["clipnorm"],
+                    weight_decay=case["weight_decay"])
+    # Between updates the weights must not move at all.
+    for s in range(len(grads)):
+        if (s + 1) % k != 0:
+            for a, b in zip(run.weights[s + 1], run.weights[s]):
+                if not np.array_equal(a, b):
+                    raise fail(f"weights moved on micro-step {s + 1}, which is not an update step", case)
+    return compare_to_reference(spec, case, run.weights[-1], ref,
+                                f"{len(grads)} calls with gradient_accumulation_steps={k}",
+                                {"updates": ref.trace.updates})
+
+
+def _ls_cases(spec: Any) -> Any:
+    return optimizer_cases(spec, steps=4, extra={
+        "scale": st.sampled_from([1.0, 2.0, 1024.0, 32768.0]).map(float), "bad_step": st.integers(0, 3),
+        "bad": st.sampled_from(["inf", "-inf", "nan"])})
+
+
+@register_check(kind="optimizer", family="optimizer",
+                applies=lambda s: s.has("loss_scaling") and s.has("trajectory"), strategy=_ls_cases, examples=5)
+def check_loss_scaling(spec: Any, case: dict) -> Evidence:
+    """A loss-scale wrapper equals the inner optimizer on finite gradients and skips non-finite steps."""
+    from ... import keras_compat as kc
+
+    grads = gradient_sequence(case)
+    scale = float(case["scale"])
+    inner = spec.build(case["lr"], case["hp"])
+    lso = kc.loss_scale_optimizer(inner, initial_scale=scale, dynamic_growth_steps=1000)
+    unscales = kc.loss_scale_unscales_in_apply()
+    bad = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}[case["bad"]]
+    fed, kept = [], []
+    current = scale
+    for s, g in enumerate(grads):
+        step = [x * (current if unscales else 1.0) for x in g]
+        if s == case["bad_step"]:
+            step[0] = step[0].copy()
+            step[0].flat[0] = bad
+            current = max(current / 2.0, kc.loss_scale_floor())  # halves after a non-finite step
+        else:
+            kept.append(g)
+        fed.append(step)
+    run = run_keras(spec, case, fed, optimizer=lso)
+    skipped = run.weights[case["bad_step"] + 1]
+    before = run.weights[case["bad_step"]]
+    if not all(np.array_equal(a, b) for a, b in zip(skipped, before)):
+        raise fail(f"a {case['bad']} gradient was applied instead of skipped", case)
+    have_scale = kc.loss_scale_value(lso)
+    if have_scale != current:
+        raise fail(f"loss scale is {have_scale}, documented dynamic scale {current}", case, initial_scale=scale)
+    return expect_reference(spec, case, run.weights[-1], kept, constant_lrs(case, len(kept)),
+                            f"loss-scaled run (scale {scale}, {case['bad']} at step {case['bad_step']})",
+                            extra={"unscaled_inside_apply": unscales, "final_scale": have_scale})
+
+
+def _ck_cases(spec: Any) -> Any:
+    # At least two variables: a resumed model always has several, and state shared across
+    # variables (Keras 2 Nadam's u-product cache) only shows with more than one.
+    return optimizer_cases(spec, steps=6, n_vars=(2, 3), extra={"split": st.integers(1, 5),
+                                                 "decay_rate": st.sampled_from([0.5, 0.9]).map(float32_exact)})
+
+
+@register_check(kind="optimizer", family="optimizer", applies=has("checkpoint"), strategy=_ck_cases, examples=3)
+def check_checkpoint_resume(spec: Any, case: dict) -> Evidence:
+    """Train k steps, save, restore into a fresh optimizer and variables, continue: identical to uninterrupted."""
+    from ... import keras_compat as kc
+
+    grads = gradient_sequence(case)
+    split = int(case["split"])
+
+    def schedule() -> Any:
+        if spec.has("lr_schedule"):
+            return kc.learning_rate_schedule("exponential", float(case["lr"]), decay_steps=2,
+                                             decay_rate=case["decay_rate"])
+        return case["lr"]
+
+    whole = run_keras(spec, case, grads, learning_rate=schedule())
+    first = run_keras(spec, case, grads[:split], learning_rate=schedule())
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = kc.checkpoint_save(os.path.join(tmp, "ck"), first.optimizer, first.variables)
+        fresh_vars = [kc.variable(np.zeros(tuple(s), dtype=case["dtype"]), name=f"var{i}")
+                      for i, s in enumerate(case["shapes"])]
+        fresh = spec.build(schedule(), case["hp"])
+        kc.checkpoint_restore(prefix, fresh, fresh_vars)
+    iters = kc.optimizer_iterations(fresh)
+    if iters != split:
+        raise fail(f"restored iterations={iters}, saved after {split} steps", case)
+    second = run_keras(spec, case, grads[split:], optimizer=fresh, variables=fresh_vars)
+    diffs = [float(np.max(np.abs(a - b))) if a.size else 0.0 for a, b in zip(second.weights[-1], whole.weights[-1])]
+    data = {"max_abs_difference": diffs, "split": split}
+    if any(d != 0.0 for d in diffs):
+        raise fail("resumed training differs from uninterrupted training", case, **data)
+    return ok("resume is bit-identical", case, **data)
+
+
+@register_check(kind="optimizer", family="optimizer",
+                applies=lambda s: s.has("distributed") and s.has("trajectory"),
+                strategy=lambda spec: optimizer_cases(spec, steps=3, n_vars=(1, 1), dtypes=["float32"]).map(
+                    lambda c: dict(c, grad_scale=1.0, lr=max(c["lr"], float32_exact(0.01)))), examples=1)
+def check_mirrored_strategy(spec: Any, case: dict) -> Evidence:
+    """Under MirroredStrategy on two logical CPUs (gradients summed over replicas) the result equals one device.
+
+    One example in the gate (a strategy is costly); the case is drawn with
+    unit gradients and a learning rate of at least 0.01 so that the update
+    dwarfs the float32 tolerance and a wrong replica reduction shows.  The
+    two replicas' parts of each gradient have opposite signs (replica 0
+    gets ``-u g``, replica 1 ``(1 + u) g``, u in [0.25, 1]), so applying
+    one replica's part, or the mean, differs from the sum even for rules
+    that normalise the gradient's scale (Adam, RMSprop, Lion, Adafactor).
+    """
+    from ... import keras_compat as kc
+
+    if not kc.ensure_logical_cpus(2):
+        raise RuntimeError("MirroredStrategy check needs two logical CPUs, but TensorFlow was initialised before "
+                           f"they could be configured ({kc._LOGICAL_CPUS.get('how')}); run it in a fresh process")
+    tf = kc.tf()
+    grads = gradient_sequence(case)
+    single = run_keras(spec, case, grads)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        var = kc.variable(initial_weights(case)[0].astype(case["dtype"]), name="var0")
+        opt = spec.build(case["lr"], case["hp"])
+        opt.build([var])
+    rng = case_rng(case, 5)
+    for g in grads:
+        g0 = g[0].astype(case["dtype"])
+        part = (-g0 * rng.uniform(0.25, 1.0, size=g0.shape)).astype(case["dtype"])
+        halves = [part, (g0 - part).astype(case["dtype"])]
+        per_replica = strategy.experimental_distribute_values_from_function(
+            lambda ctx, halves=halves: tf.constant(halves[ctx.replica_id_in_sync_group]))
+
+        def replica_fn(grad: Any) -> None:
+            opt.apply_gradients([(grad, var)])
+
+        try:
+            strategy.run(tf.function(replica_fn), args=(per_replica,))
+        except Exception as exc:  # an optimizer that breaks the replica protocol fails the check
+            raise fail(f"applying gradients under MirroredStrategy raised {type(exc).__name__}: "
+                       f"{str(exc)[:300]}", case) from None
+    have = kc.to_numpy(var).astype(np.float64)
+    return expect_reference(spec, case, [have], grads, constant_lrs(case), "MirroredStrategy(2 CPUs) vs one device",
+                            expected=single.weights[-1])
+
+
+@register_check(kind="optimizer", family="optimizer", applies=has("config"),
+                strategy=lambda spec: optimizer_cases(spec, steps=2), examples=3)
+def check_config_round_trip(spec: Any, case: dict) -> Evidence:
+    """from_config(get_config()) keeps the class and every hyperparameter, and trains the same."""
+    from ... import keras_compat as kc
+
+    opt = spec.build(case["lr"], case["hp"])
+    config = kc.get_config(opt)
+    clone = kc.from_config(opt, config)
+    if type(clone) is not type(opt):
+        raise fail(f"class changed: {type(opt).__name__} -> {type(clone).__name__}", case)
+    again = kc.get_config(clone)
+    missing = [k for k in case["hp"] if k not in config]
+    changed = {k: (config[k], again.get(k)) for k in config
+               if k != "name" and not same_setting(config[k], again.get(k))}
+    data = {"config": config, "missing": missing, "changed": changed}
+    if missing or changed:
+        raise fail("the config round trip lost or changed hyperparameters", case, **data)
+    for key, value in case["hp"].items():
+        if not same_setting(config[key], value):
+            raise fail(f"config[{key!r}]={config[key]!r} but built with {value!r}", case, **data)
+    grads = gradient_sequence(case)
+    a = run_keras(spec, case, grads, optimizer=opt)
+    b = run_keras(spec, case, grads, optimizer=clone)
+    if not all(np.array_equal(x, y) for x, y in zip(a.weights[-1], b.weights[-1])):
+        raise fail("the rebuilt optimizer trains differently", case, **data)
+    return ok("config round trip exact", case, **data)
+

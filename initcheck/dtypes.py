@@ -1,0 +1,118 @@
+"""Floating-point dtypes: their grids, their roundoff, and a law rounded to them.
+
+A check that compares values with a law, or a Keras update with a float64
+reference, must know what the dtype can represent: the support's bounds
+rounded to the dtype, the cell of the real line each representable value
+collects, the unit roundoff that a parameter held in the dtype carries.
+All of that lives here, in NumPy (``ml_dtypes`` for bfloat16), without
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FLOAT_DTYPES",
+    "HIGH_PRECISION",
+    "LOW_PRECISION",
+    "UNIT_ROUNDOFF",
+    "MANTISSA_BITS",
+    "np_dtype",
+    "machine_epsilon",
+    "round_to",
+    "float32_exact",
+    "neighbours",
+    "rounded_bounds",
+    "rounded_law_grid",
+    "parameter_rounding_band_ks",
+]
+
+#: The floating dtypes an initializer may be asked for.
+FLOAT_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
+#: Dtypes whose rounding is far below any statistical resolution of the checks.
+HIGH_PRECISION: tuple[str, ...] = ("float32", "float64")
+#: Dtypes whose grid is coarse enough to matter (the law is rounded to it).
+LOW_PRECISION: tuple[str, ...] = ("float16", "bfloat16")
+#: Unit roundoff per dtype: a value held in the dtype is off by up to this, relatively.
+UNIT_ROUNDOFF: dict[str, float] = {"float16": 2.0 ** -11, "bfloat16": 2.0 ** -8, "float32": 2.0 ** -24,
+                                   "float64": 2.0 ** -53}
+#: Mantissa bits (without the hidden bit) per dtype: the resolution of a fixed-point generator.
+MANTISSA_BITS: dict[str, int] = {"float16": 10, "bfloat16": 7, "float32": 23, "float64": 52}
+
+
+def np_dtype(dtype: str) -> Any:
+    """The NumPy dtype of ``dtype`` (``ml_dtypes.bfloat16`` for bfloat16)."""
+    if dtype == "bfloat16":
+        import ml_dtypes  # a dependency of initcheck (TF 2.13 does not bring it)
+
+        return ml_dtypes.bfloat16
+    return np.dtype(dtype)
+
+
+def machine_epsilon(dtype: str) -> float:
+    """Distance from 1 to the next representable value (``2 * UNIT_ROUNDOFF``)."""
+    return 2.0 * UNIT_ROUNDOFF[dtype]
+
+
+def round_to(x: float, dtype: str) -> float:
+    """``x`` rounded to nearest in ``dtype``, as a Python float (infinities kept).
+
+    bfloat16 goes through float32 first, as TensorFlow casts Python floats.
+    """
+    if not math.isfinite(x):
+        return x
+    return float(np.asarray(np.float64(x)).astype(np.float32 if dtype == "bfloat16" else np.float64)
+                 .astype(np_dtype(dtype)).astype(np.float64))
+
+
+def float32_exact(x: float) -> float:
+    """``x`` rounded to the nearest float32, as a Python float.
+
+    Hyperparameters are drawn float32-exact so a float32 optimizer and the
+    float64 reference start from the *same* number; otherwise ``1 - beta^t``
+    for ``beta`` near 1 differs by the rounding of ``beta`` alone.
+    """
+    return float(np.float32(x))
+
+
+def neighbours(values: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """Previous and next representable values of ``values`` (float64 in, float64 out)."""
+    t = np_dtype(dtype)
+    v = values.astype(t)
+    up = np.nextafter(v, np.asarray(np.inf, dtype=t)).astype(np.float64)
+    down = np.nextafter(v, np.asarray(-np.inf, dtype=t)).astype(np.float64)
+    return down, up
+
+
+def rounded_bounds(law: Any, dtype: str) -> tuple[float, float]:
+    """The law's support bounds rounded to nearest in ``dtype`` (infinite bounds kept)."""
+    lo, hi = law.support()
+    return round_to(lo, dtype), round_to(hi, dtype)
+
+
+def rounded_law_grid(law: Any, sample: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The law rounded to ``dtype`` at the values seen: ``(values, F(hi cell), F(lo cell))``.
+
+    A representable ``v`` collects the law's mass on its round-to-nearest
+    cell ``(mid(prev v, v), mid(v, next v)]``.
+    """
+    values = np.unique(sample)
+    down, up = neighbours(values, dtype)
+    hi = 0.5 * (values + up)
+    lo = 0.5 * (values + down)
+    cdf = law.dist().cdf
+    return values, np.asarray(cdf(hi), dtype=np.float64), np.asarray(cdf(lo), dtype=np.float64)
+
+
+def parameter_rounding_band_ks(law: Any, u: float) -> float:
+    """``sup_x |F((x - mu)/(1 + u) + mu) - F(x)|``: the CDF moved by a scale parameter rounded by ``u``."""
+    dist = law.dist()
+    mu = law.mean()
+    q = np.asarray(dist.ppf(np.linspace(1e-6, 1 - 1e-6, 4001)), dtype=np.float64)
+    f = dist.cdf(q)
+    return float(max(np.abs(dist.cdf((q - mu) / (1 + u) + mu) - f).max(),
+                     np.abs(dist.cdf((q - mu) * (1 + u) + mu) - f).max()))

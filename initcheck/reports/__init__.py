@@ -1,0 +1,5 @@
+"""Reports: readable summaries of what the battery found.
+
+* :mod:`.tf_matrix` -- the TensorFlow matrix table (environment x spec) from
+  the tox environments' JUnit XML (``initcheck matrix``).
+"""

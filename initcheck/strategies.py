@@ -1,0 +1,225 @@
+"""Every Hypothesis strategy of initcheck, and its one seed scheme.
+
+Cases are plain JSON-able dicts so that a failing one prints, serialises into
+a ``--case`` argument and replays exactly.  Strategies for a single check's
+extra fields live beside that check and build on the ones here.
+
+Seeds.  Everything random that a case needs beyond its own ``seed`` (the
+k-th pooled draw of a distribution check, layer ``l`` of replica ``r`` of a
+propagation stack, kernel ``l`` of ensemble member ``s``) takes its seed from
+:func:`derive_seed`: one scheme, written down once, so a replay draws the
+same values and no two derivations can collide by construction.
+
+Hyperparameter spaces for optimizer specs (:func:`unit_interval`,
+:func:`epsilons`, :func:`learning_rates`) are public: plugin authors build
+their ``OptimizerSpec.space`` from them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Optional, Sequence
+
+__all__ = [
+    "MAX_SEED",
+    "derive_seed",
+    "seeds",
+    "kernel_shapes",
+    "initializer_cases",
+    "big_kernel_cases",
+    "optimizer_cases",
+    "unit_interval",
+    "epsilons",
+    "learning_rates",
+    "FLOAT32_BETA_CAP",
+]
+
+#: Largest seed a case draws (Keras and TensorFlow accept int32 seeds everywhere).
+MAX_SEED = 2**31 - 1
+#: Mixed into every derived seed so that initcheck's streams differ from a plain SeedSequence of the same numbers.
+SEED_SALT = 0x1C4EC4
+
+
+def derive_seed(root: int, *path: int) -> int:
+    """The seed of the object at ``path`` below a case seed ``root``.
+
+    ``derive_seed(root)`` and ``derive_seed(root, 0, ..., 0)`` are ``root``
+    itself, so the first draw of a case is the one its seed names; any other
+    path gives ``SeedSequence([root, *path, SEED_SALT])``'s first word, folded
+    to ``0..MAX_SEED``.  Used for the k-th pooled draw ``(root, k)``, for
+    replica ``r``'s layer ``l`` of a propagation stack ``(root, r, l)`` and for
+    kernel ``l`` of ensemble member ``s`` ``(s, l)``.
+    """
+    import numpy as np
+
+    if not any(int(p) for p in path):
+        return int(root)
+    state = np.random.SeedSequence([int(root), *(int(p) for p in path), SEED_SALT]).generate_state(
+        1, dtype=np.uint32)
+    return int(state[0]) & MAX_SEED
+
+
+def seeds() -> Any:
+    """Seeds including 0 and large values."""
+    from hypothesis import strategies as st
+
+    return st.one_of(st.just(0), st.integers(1, 1000), st.integers(0, MAX_SEED))
+
+
+def kernel_shapes(ranks: Sequence[int], min_size: int = 1, max_size: int = 300,
+                  max_elements: int = 1 << 16) -> Any:
+    """Kernel shapes of the given ranks, sizes ``min_size..max_size``, product capped."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def shapes(draw: Any) -> tuple[int, ...]:
+        rank = draw(st.sampled_from(sorted(ranks)))
+        dims: list[int] = []
+        for i in range(rank):
+            left = rank - i - 1
+            room = max_elements // (math.prod(dims) * min_size ** left) if dims else max_elements // (min_size ** left)
+            hi = max(min_size, min(max_size, room))
+            dims.append(draw(st.integers(min_size, hi)))
+        return tuple(dims)
+
+    return shapes()
+
+
+def initializer_cases(spec: Any, max_elements: int = 1 << 16, min_size: Optional[int] = None) -> Any:
+    """``{"shape", "dtype", "seed"}`` for an initializer spec."""
+    from hypothesis import strategies as st
+
+    ms = max(spec.min_size, min_size or 1)
+    return st.fixed_dictionaries({
+        "shape": kernel_shapes(spec.ranks, min_size=ms, max_elements=max_elements).map(list),
+        "dtype": st.sampled_from(list(spec.dtypes)),
+        "seed": seeds(),
+    })
+
+
+def big_kernel_cases(spec: Any, dtypes: Sequence[str], min_log2: int = 15, max_log2: int = 18) -> Any:
+    """Cases whose kernels hold ``2^min_log2 .. 2^max_log2`` values, ranks from ``spec.ranks``.
+
+    Large kernels keep the number of pooled initializer calls small (each
+    call costs milliseconds in Keras); the leading (receptive-field) axes
+    stay small like real conv kernels, the last two carry the size.
+    """
+    from hypothesis import strategies as st
+
+    ms = max(1, spec.min_size)
+
+    @st.composite
+    def shapes(draw: Any) -> list[int]:
+        rank = draw(st.sampled_from(sorted(spec.ranks)))
+        total = 2 ** draw(st.integers(min_log2, max_log2))
+        if rank == 1:
+            return [max(ms, total)]
+        dims = [draw(st.integers(ms, max(ms, 5))) for _ in range(rank - 2)]
+        lead = math.prod(dims)
+        a = draw(st.integers(ms, max(ms, 512)))
+        b = max(ms, math.ceil(total / (lead * a)))
+        return dims + [a, b]
+
+    return st.fixed_dictionaries({"shape": shapes(), "dtype": st.sampled_from(list(dtypes)), "seed": seeds()})
+
+
+# --------------------------------------------------------------------------- optimizers
+
+#: Largest beta a float32 case uses for rules with bias corrections.
+FLOAT32_BETA_CAP = 0.9990000128746033  # float32(0.999)
+#: Largest number of entries of one variable in an optimizer case.
+MAX_ELEMENTS = 24
+
+
+def _variable_shapes(min_rank: int) -> Any:
+    from hypothesis import strategies as st
+
+    return st.integers(min_rank, 3).flatmap(
+        lambda r: st.lists(st.integers(1, 4), min_size=r, max_size=r)).filter(
+        lambda s: math.prod(s) <= MAX_ELEMENTS)
+
+
+def optimizer_cases(spec: Any, *, steps: int = 5, n_vars: tuple[int, int] = (1, 2),
+                    extra: Optional[Mapping[str, Any]] = None, hp: Optional[Mapping[str, Any]] = None,
+                    dtypes: Optional[Sequence[str]] = None) -> Any:
+    """Cases ``{"shapes", "dtype", "seed", "grad_scale", "lr", "hp", "steps", ...}``.
+
+    Gradients are drawn from ``seed`` (varied per coordinate and per step,
+    with scales spanning 1e-3..1e2 and some exact zeros), so a case is small
+    JSON that replays exactly.  ``extra`` adds fields (a strategy or a
+    constant); ``hp`` overrides hyperparameters of the spec's space.
+    """
+    from hypothesis import strategies as st
+
+    fields = {
+        "shapes": st.lists(_variable_shapes(spec.min_rank), min_size=n_vars[0], max_size=n_vars[1]),
+        "dtype": st.sampled_from(list(dtypes or spec.dtypes)),
+        "seed": st.integers(0, MAX_SEED),
+        "grad_scale": st.sampled_from([1e-3, 0.1, 1.0, 10.0, 100.0]),
+        "lr": spec.learning_rate_strategy(),
+        "hp": spec.hyperparameter_strategy(hp),
+        "steps": st.just(steps),
+    }
+    for key, value in dict(extra or {}).items():
+        fields[key] = value if isinstance(value, st.SearchStrategy) else st.just(value)
+    return st.fixed_dictionaries(fields).map(lambda c: _cap_float32_betas(spec, c))
+
+
+def _cap_float32_betas(spec: Any, case: dict) -> dict:
+    """In float32, cap ``beta_1``/``beta_2`` at 0.999 for rules with ``1 - beta^t`` corrections.
+
+    ``1 - beta^t`` loses ``log10(1 / (1 - beta))`` of float32's ~7 digits to
+    cancellation: at beta = 0.9999 the correction carries a ~1e-3 relative
+    error that no implementation can avoid, so such cases test the dtype, not
+    the rule.  float64 cases keep betas up to 0.9999.
+    """
+    if case["dtype"] != "float32" or not spec.rule.uses_step_count:
+        return case
+    hp = dict(case["hp"])
+    for key in ("beta_1", "beta_2"):
+        if isinstance(hp.get(key), float) and hp[key] > FLOAT32_BETA_CAP:
+            hp[key] = FLOAT32_BETA_CAP
+    return dict(case, hp=hp)
+
+
+def unit_interval(lo: float = 0.0, hi: float = 0.9999) -> Any:
+    """Decay rates in ``{lo} U [max(lo, 1e-3), hi]``, the extremes near 0 and near 1 drawn often.
+
+    Values in ``(0, 1e-3)`` are left out: Keras writes the moment updates in
+    the incremental form ``m += (g - m) * (1 - beta)``, which for such betas
+    cancels catastrophically in float32 (a zero gradient leaves a one-ulp
+    residue ~6e-8 * v instead of ``beta * v``); that is a property of the
+    algebraic form in float32, not of the rule, and would drown the checks.
+    """
+    from hypothesis import strategies as st
+
+    from .dtypes import float32_exact
+
+    floor = max(lo, 1e-3)
+    edges = [v for v in (lo, 0.001, 0.1, 0.5, 0.9, 0.99, 0.999, hi) if lo <= v <= hi]
+    return st.one_of(st.sampled_from(edges), st.floats(floor, hi)).map(float32_exact)
+
+
+def epsilons(lo: float = 1e-8, hi: float = 10.0) -> Any:
+    """Epsilons from ``lo`` to ``hi``, log-uniform, large ones included.
+
+    A large epsilon is what makes a misplaced epsilon visible: at 1e-7 an
+    epsilon inside instead of outside the root moves a 5-step trajectory by
+    less than 1e-6.
+    """
+    from hypothesis import strategies as st
+
+    from .dtypes import float32_exact
+
+    return st.one_of(st.sampled_from([lo, 1e-3, 0.1, 1.0, hi]),
+                     st.floats(math.log10(lo), math.log10(hi)).map(lambda e: 10.0 ** e)).map(float32_exact)
+
+
+def learning_rates(lo: float = 1e-4, hi: float = 0.5) -> Any:
+    """Learning rates, log-uniform in ``[lo, hi]``."""
+    from hypothesis import strategies as st
+
+    from .dtypes import float32_exact
+
+    return st.one_of(st.sampled_from([lo, 0.01, hi]),
+                     st.floats(math.log10(lo), math.log10(hi)).map(lambda e: 10.0 ** e)).map(float32_exact)
