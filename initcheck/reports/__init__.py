@@ -2,4 +2,7 @@
 
 * :mod:`.tf_matrix` -- the TensorFlow matrix table (environment x spec) from
   the tox environments' JUnit XML (``initcheck matrix``).
+* :mod:`.affected` -- the declared findings in TensorFlow/Keras against the
+  installed versions, their reproductions verified, docs/findings.md
+  (``initcheck findings``).
 """
