@@ -210,6 +210,10 @@ def _optimizer() -> list[Row]:
     rows += [
         Row("check_clipping", "SGD accepting clipnorm with global_clipnorm (drops one)", "Keras SGD",
             _O + "test_clip_check_catches_accepted_conflict", clipping),
+        Row("check_clipping", "SGD dropping clipvalue when a norm clip is also set (Keras 2 allows both)",
+            "SGD applying both clips, in either order",
+            "tests/teeth/test_clip_combinations.py::test_check_clipping_runs_the_documented_combinations",
+            "tests/teeth/test_clip_combinations.py::test_check_clipping_runs_the_documented_combinations"),
         Row("check_config_round_trip", "SGD whose get_config drops momentum", "Keras SGD",
             _O + "test_config_round_trip_catches_a_forgotten_hyperparameter",
             _O + "test_config_round_trip_catches_a_forgotten_hyperparameter"),

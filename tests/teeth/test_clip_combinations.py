@@ -73,8 +73,9 @@ def test_check_clipping_runs_the_documented_combinations(monkeypatch):
     """check_clipping asks allowed_clip_combinations (Keras 2's pairs here) and fails the dropping double."""
     monkeypatch.setattr(modes, "rejected_clip_combinations", lambda: [])
     monkeypatch.setattr(modes, "allowed_clip_combinations", lambda: KERAS2_PAIRS)
-    with pytest.raises(CheckFailure, match="both applied"):
+    with pytest.raises(CheckFailure, match="both applied") as info:
         modes.check_clipping(_spec("drop_value"), CASE)
+    assert info.value.evidence.check == "check_clipping"
     modes.check_clipping(_spec("norm_first"), CASE)
 
 
