@@ -413,5 +413,5 @@ def _distribution_of(package: str) -> Optional[str]:
 
         _PACKAGES.update(metadata.packages_distributions())
         _PACKAGES.setdefault("", [])
-    dists = _PACKAGES.get(package) or []
+    dists = sorted(set(_PACKAGES.get(package) or []))
     return dists[0] if len(dists) == 1 else None

@@ -181,15 +181,20 @@ class BatteryCollector(pytest.Collector):
                                            f"(not counted): {warn.error}"))
         profile = _profile(config)
         timeout = _timeout(config)
-        out: list = [LoadErrorItem.from_parent(self, name=f"test_plugin_load[{err.label}]", load_error=err)
-                     for err in registry.errors]
+        # Node ids given as strings, so they compare equal to the same ids read back from the command line
+        # or the --lf cache (pytest >= 9 parses "[...]" into parameters).
+        out: list = []
+        for err in registry.errors:
+            name = f"test_plugin_load[{err.label}]"
+            out.append(LoadErrorItem.from_parent(self, name=name, nodeid=f"{self.nodeid}::{name}", load_error=err))
         checks = parse_patterns(config.getoption("initcheck_checks")) or None
         try:
             planned = battery.plan([(r.qualname, r.spec) for r in registry.specs.values()], profile, checks)
         except ValueError as exc:
             raise pytest.UsageError(f"--initcheck-checks: {exc}") from None
         for bitem in planned:
-            node = InitcheckItem.from_parent(self, name=f"test_{bitem.spec.kind}[{bitem.id}]", battery_item=bitem,
+            name = f"test_{bitem.spec.kind}[{bitem.id}]"
+            node = InitcheckItem.from_parent(self, name=name, nodeid=f"{self.nodeid}::{name}", battery_item=bitem,
                                              profile=profile, timeout=timeout)
             node.add_marker(getattr(pytest.mark, f"initcheck_{bitem.check.family}"))
             out.append(node)

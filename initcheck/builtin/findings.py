@@ -43,7 +43,7 @@ CONSTANT_FLOAT64 = ExpectedFailure(
     versions="keras>=3",
     evidence="Constant(-0.3)((1,), dtype='float64') -> -0.30000001192092896 (float32 rounding) on Keras 3.15.1; "
              "tf_keras 2.21 returns -0.3 exactly",
-    match='entries differ from Constant',
+    match=r'entries differ from constant\(value=',
 )
 
 # --- Findings of the layer checks (initcheck.checks.layers,

@@ -26,7 +26,7 @@ def _raised(what: str, exc: BaseException, case: dict) -> Exception:
 
 
 @register_check(kind="optimizer", family="optimizer", strategy=lambda spec: optimizer_cases(spec, steps=1),
-                examples=4)
+                examples=2)
 def check_optimizer_contract(spec: Any, case: dict) -> Evidence:
     """The factory builds an optimizer; one step keeps every variable's shape and dtype, with finite values."""
     from ... import keras_compat as kc
