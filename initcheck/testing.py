@@ -149,6 +149,10 @@ def pytest_configure(config: Any) -> None:
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     _timeout(config)  # a bad value is a usage error now, not at the first item
+    from .battery import PROFILES
+
+    if _profile(config) not in PROFILES:
+        raise pytest.UsageError(f"initcheck profile {_profile(config)!r}: expected one of {PROFILES}")
 
 
 def pytest_ignore_collect(collection_path: Any, config: Any) -> Optional[bool]:
