@@ -84,7 +84,7 @@ def project(tmp_path_factory):
     entry_points = None
     for lang, body in blocks(README.read_text()):
         first = body.splitlines()[0] if body.strip() else ""
-        m = re.match(r"#\s*([\w./-]+\.(py|toml))$", first)
+        m = re.match(r"#\s*([\w./-]+\.(py|toml))\b", first)
         if lang not in ("python", "toml") or not m:
             continue
         path = root / m.group(1)
