@@ -291,7 +291,7 @@ def expected_failure_for(item: Item) -> Any:
     return xf
 
 
-_OUTCOMES: dict[tuple[str, str, str], Outcome] = {}
+_OUTCOMES: dict[tuple[str, str, str, int], Outcome] = {}
 _TIMED_OUT: dict[str, str] = {}
 
 
@@ -334,7 +334,7 @@ def run_one(item: Item, profile: str = "ci", case: Optional[dict] = None, check_
     """
     import time
 
-    key = (item.qualname, item.check.name, profile)
+    key = (item.qualname, item.check.name, profile, id(item.spec))
     if case is None and item.expected is None and key in _OUTCOMES:
         return _OUTCOMES[key]
     limit = default_timeout() if timeout is None else timeout

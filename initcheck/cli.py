@@ -150,6 +150,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from . import battery
     from .battery import BAD, STATUSES, apply_budget, default_profile, default_timeout
 
+    battery.reset_run_state()  # one run per command (main() may be called more than once in a process)
     profile = args.profile or default_profile()
     case = None
     if args.case is not None:

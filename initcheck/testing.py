@@ -73,8 +73,8 @@ def pytest_addoption(parser: Any) -> None:
                     help="time limit of one check (default 600; 0: none); ini initcheck_timeout, "
                          "env INITCHECK_TIMEOUT")
     # Battery node ids given as arguments are rewritten into this option (see pytest_load_initial_conftests).
-    group.addoption("--initcheck-id", action="append", default=None, metavar="NODEID", help=argparse_suppress())
-    group.addoption("--initcheck-only", action="store_true", default=False, help=argparse_suppress())
+    group.addoption("--initcheck-id", action="append", default=None, metavar="NODEID", help=_suppressed())
+    group.addoption("--initcheck-only", action="store_true", default=False, help=_suppressed())
     parser.addini("initcheck", type="bool", default=False, help="run the initcheck battery (like --initcheck)")
     parser.addini("initcheck_select", default="", help="initcheck: globs over spec names (like --initcheck-select)")
     parser.addini("initcheck_exclude", default="", help="initcheck: globs of specs to drop")
@@ -82,7 +82,7 @@ def pytest_addoption(parser: Any) -> None:
     parser.addini("initcheck_timeout", default="", help="initcheck: time limit of one check in seconds")
 
 
-def argparse_suppress() -> str:
+def _suppressed() -> str:
     import argparse
 
     return argparse.SUPPRESS
@@ -139,9 +139,10 @@ def _enabled(config: Any) -> bool:
 def pytest_configure(config: Any) -> None:
     if not _enabled(config):
         return
-    from .battery import apply_budget
+    from .battery import apply_budget, reset_run_state
     from .checks import FAMILIES
 
+    reset_run_state()
     for family in FAMILIES:
         config.addinivalue_line("markers", f"initcheck_{family}: initcheck {family} checks")
     try:
@@ -277,7 +278,7 @@ class LoadErrorItem(pytest.Item):
         return str(excinfo.value)
 
     def reportinfo(self) -> tuple:
-        return self.path, None, self.name
+        return self.path, 0, self.nodeid
 
 
 class PluginLoadFailed(Exception):
