@@ -175,14 +175,42 @@ def _ordered() -> list[Check]:
 def all_checks(kind: Optional[str] = None) -> dict[str, Check]:
     """Every registered check of ``kind`` (all kinds when ``None``), by name, in a stable order.
 
-    A name both kinds register (``check_config_round_trip``) maps to the
-    initializer's check in the all-kinds view: pass ``kind`` when it matters.
+    In the all-kinds view a name both kinds register (``check_config_round_trip``)
+    maps to one :class:`Check` that runs, for each spec, the check of the
+    spec's kind (its ``kind`` reads ``"initializer|optimizer"``).
     """
     out: dict[str, Check] = {}
+    shared: dict[str, list[Check]] = {}
     for check in _ordered():
         if kind is None or check.kind == kind:
-            out.setdefault(check.name, check)
+            if check.name in out:
+                shared.setdefault(check.name, [out[check.name]]).append(check)
+            else:
+                out[check.name] = check
+    for name, variants in shared.items():
+        out[name] = _by_kind(variants)
     return out
+
+
+def _by_kind(variants: list[Check]) -> Check:
+    """One check over several kinds: each call goes to the variant of the spec's kind."""
+    table = {c.kind: c for c in variants}
+
+    def pick(spec: Any) -> Check:
+        return table[spec.kind]
+
+    def func(spec: Any, case: dict) -> Any:
+        return pick(spec).func(spec, case)
+
+    def strategy(spec: Any) -> Any:
+        chosen = pick(spec).strategy
+        return chosen(spec) if chosen else None
+
+    first = variants[0]
+    return Check(name=first.name, func=func, kind="|".join(table), family=first.family,
+                 applies=lambda spec: spec.kind in table and pick(spec).applies(spec),
+                 strategy=strategy, examples=max(c.examples for c in variants),
+                 statistical=any(c.statistical for c in variants), doc=first.doc)
 
 
 def check_names() -> set[str]:
