@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The edges of the TensorFlow matrix: the oldest (tf212, Keras 2 as tf.keras)
 # and the newest (tf221, Keras 3) tox environments, each running the README's
-# test command and the per-spec battery, with wall times, then the summary
-# table of the two.
+# test command and the per-spec battery, then `initcheck findings --verify`
+# (every finding's reproduction against its declared versions), with wall
+# times, then the summary table of the two.
 #
 # usage: bash .ci/matrix-edges.sh [PYTHON] [ENVS]
 #   PYTHON  the interpreter to build tox with and to base the environments

@@ -4,6 +4,7 @@
                     [--profile ci|thorough] [--timeout S] [--json FILE] [--junitxml FILE] [-x | --maxfail N]
     initcheck check --select SPEC --check NAME --case JSON   # replay one case
     initcheck list
+    initcheck findings [--affected] [--json] | --repro ID | --verify | --markdown
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .reports.tf_matrix import add_parser as _add_matrix
 
     _add_matrix(sub)
+    from .reports.affected import add_parser as _add_findings
+
+    _add_findings(sub)
     conv = sub.add_parser("convergence", help="initializer x optimizer x task success rates (the convergence matrix)")
     from .convergence.cli import add_arguments as _conv_args
 
@@ -280,6 +284,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from .convergence.cli import run as _run_convergence
 
         return _run_convergence(args)
+    if args.command == "findings":
+        from .reports.affected import run as _run_findings
+
+        return _run_findings(args)
     if args.command == "list":
         return _cmd_list(args)
     return _cmd_check(args, parser)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 from importlib import metadata
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 __all__ = [
     "tf",
@@ -23,6 +23,8 @@ __all__ = [
     "keras_major",
     "versions",
     "versions_from_metadata",
+    "METADATA_DISTRIBUTIONS",
+    "legacy_requested",
     "initializer_class",
     "optimizer_class",
     "public_initializer_names",
@@ -91,6 +93,11 @@ def _legacy_requested() -> bool:
     return os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
 
 
+def legacy_requested() -> bool:
+    """``TF_USE_LEGACY_KERAS`` asks for Keras 2 from ``tf_keras`` (on TensorFlow >= 2.16)."""
+    return _legacy_requested()
+
+
 @functools.lru_cache(maxsize=None)
 def keras() -> Any:
     """The Keras module in use (``tf.keras``, ``tf_keras`` or ``keras`` 3)."""
@@ -151,7 +158,12 @@ def versions() -> Mapping[str, str]:
     }
 
 
-def versions_from_metadata() -> Mapping[str, str]:
+#: The distributions :func:`versions_from_metadata` reads.
+METADATA_DISTRIBUTIONS: tuple[str, ...] = ("tensorflow", "tensorflow-cpu", "keras", "tf-keras", "tf_keras")
+
+
+def versions_from_metadata(lookup: Optional[Callable[[str], Optional[str]]] = None,
+                           legacy: Optional[bool] = None) -> Mapping[str, str]:
     """``{"tensorflow": ..., "keras": ...}`` like :func:`versions`, read from package metadata only.
 
     No TensorFlow import: capability tags that hold only for some Keras
@@ -159,16 +171,25 @@ def versions_from_metadata() -> Mapping[str, str]:
     TensorFlow would be too early.  ``keras`` is the version of the Keras
     that :func:`keras` would return (``tf.keras`` = TensorFlow's own version
     before 2.16, ``tf_keras`` in legacy mode, else ``keras``).
+
+    Args:
+        lookup: distribution name (one of :data:`METADATA_DISTRIBUTIONS`) ->
+            version or None; default this interpreter's metadata.  Pass
+            another interpreter's answers to ask about it (``initcheck
+            findings --verify --python``).
+        legacy: ``TF_USE_LEGACY_KERAS`` is set; default this process's environment.
     """
-    tfv = _dist_version("tensorflow") or _dist_version("tensorflow-cpu")
+    lookup = lookup or _dist_version
+    legacy = _legacy_requested() if legacy is None else legacy
+    tfv = lookup("tensorflow") or lookup("tensorflow-cpu")
     if tfv is None:
-        kv = _dist_version("keras")
+        kv = lookup("keras")
     elif tuple(int(p) for p in tfv.split(".")[:2]) < (2, 16):
         kv = tfv
-    elif _legacy_requested():
-        kv = _dist_version("tf-keras") or _dist_version("tf_keras")
+    elif legacy:
+        kv = lookup("tf-keras") or lookup("tf_keras")
     else:
-        kv = _dist_version("keras")
+        kv = lookup("keras")
     out = {}
     if tfv:
         out["tensorflow"] = tfv

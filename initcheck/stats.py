@@ -35,7 +35,7 @@ The tests
     * Rare events (escaped/clamped values, outliers): exact binomial tails
       (``scipy.stats.binom``); KS cannot see five values in a million.
     * Success rates over seeds (convergence): exact Clopper-Pearson bounds
-      (``scipy.stats.binomtest``) and the number of seeds that separates a
+      (beta quantiles, :func:`cp_upper`, :func:`cp_lower`) and the number of seeds that separates a
       claimed rate from a named smallest discrepancy (:func:`required_seeds`).
     * Means of independent replicas (signal propagation): a two-sided
       normal band with its power statement (:func:`band`).
@@ -357,24 +357,33 @@ def binomial_sample_size(p0: float, excess: float, alpha: float, beta: float) ->
     return hi
 
 
-def binomial_ci(count: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Two-sided Clopper-Pearson interval for a rate (``scipy.stats.binomtest``, exact)."""
-    ci = _st.binomtest(int(count), int(n)).proportion_ci(confidence_level=level, method="exact")
-    return float(ci.low), float(ci.high)
-
-
 def cp_upper(k: int, n: int, alpha: float) -> float:
-    """One-sided upper Clopper-Pearson bound: ``P(rate <= bound) >= 1 - alpha`` (Clopper & Pearson 1934)."""
-    ci = _st.binomtest(int(k), int(n), alternative="less").proportion_ci(confidence_level=1.0 - alpha,
-                                                                          method="exact")
-    return float(ci.high)
+    """One-sided upper Clopper-Pearson bound: ``P(rate <= bound) >= 1 - alpha`` (Clopper & Pearson 1934).
+
+    The exact bound is a beta quantile, ``B^{-1}(1 - alpha; k + 1, n - k)``
+    (1 when ``k = n``); computed with ``isf`` so it keeps full relative
+    precision at the run's tiny per-assertion ``alpha`` (root-finding on
+    binomial tails, as ``binomtest(...).proportion_ci`` does, loses it below
+    ``alpha ~ 1e-10`` and collapses near ``1e-17``).
+    """
+    k, n = int(k), int(n)
+    if k >= n:
+        return 1.0
+    return float(_st.beta.isf(alpha, k + 1, n - k))
 
 
 def cp_lower(k: int, n: int, alpha: float) -> float:
-    """One-sided lower Clopper-Pearson bound: ``P(rate >= bound) >= 1 - alpha``."""
-    ci = _st.binomtest(int(k), int(n), alternative="greater").proportion_ci(confidence_level=1.0 - alpha,
-                                                                             method="exact")
-    return float(ci.low)
+    """One-sided lower Clopper-Pearson bound: ``P(rate >= bound) >= 1 - alpha``; ``B^{-1}(alpha; k, n - k + 1)``."""
+    k, n = int(k), int(n)
+    if k <= 0:
+        return 0.0
+    return float(_st.beta.ppf(alpha, k, n - k + 1))
+
+
+def binomial_ci(count: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided Clopper-Pearson interval for a rate: the one-sided bounds at ``(1 - level) / 2`` each."""
+    a = (1.0 - level) / 2.0
+    return cp_lower(count, n, a), cp_upper(count, n, a)
 
 
 def cp_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:

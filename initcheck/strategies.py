@@ -8,7 +8,9 @@ Seeds.  Everything random that a case needs beyond its own ``seed`` (the
 k-th pooled draw of a distribution check, layer ``l`` of replica ``r`` of a
 propagation stack, kernel ``l`` of ensemble member ``s``) takes its seed from
 :func:`derive_seed`: one scheme, written down once, so a replay draws the
-same values and no two derivations can collide by construction.
+same values.  Derived seeds are 31-bit hashes: two different paths collide
+with probability about ``2^-31`` per pair (a few collisions among ``10^5``
+roots are expected), which no check relies on.
 
 Hyperparameter spaces for optimizer specs (:func:`unit_interval`,
 :func:`epsilons`, :func:`learning_rates`) are public: plugin authors build

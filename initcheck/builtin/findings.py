@@ -10,11 +10,19 @@ base classes inherit the relevant ones (:func:`early_keras3_findings`,
 
 The tables that spread a finding over checks are keyed by what it is about:
 the layer kind (:data:`SHAPE_FAN_FINDINGS`), the capability tag
-(:data:`EARLY_KERAS3_FINDINGS`).  docs/findings.md has each with its evidence.
+(:data:`EARLY_KERAS3_FINDINGS`).
+
+The catalogue at the end (:data:`CATALOGUE`) gives each declaration what a
+user upgrading TensorFlow/Keras asks for: an id, a one-line summary, the
+affected objects, the mechanism with its source location, the upstream
+status, the fix version, and a standalone reproduction (``repros/<id>.py``).
+``initcheck findings`` (:mod:`initcheck.reports.affected`) lists them against
+the installed versions, verifies the reproductions and writes docs/findings.md.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ..spec import ExpectedFailure
@@ -26,6 +34,8 @@ __all__ = [
     "CLIP_CONFLICT_ACCEPTED", "LR_CALLABLE_GETS_ITERATIONS", "ACCUMULATION_EVERY_CALL", "MIRRORED_NOT_SUMMED",
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
+    # the catalogue (`initcheck findings`)
+    "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "Finding", "CATALOGUE", "catalogue_entry",
 ]
 
 
@@ -191,6 +201,21 @@ IDENTITY_NOT_DESERIALIZABLE = ExpectedFailure(
 )
 
 
+#: Not declared on a spec yet: check_support does not see it today (a draw in the band (L, float32(L)]
+#: has probability ~1e-8), and issue #15 makes check_support test that band deterministically.  Listed
+#: in the catalogue (:data:`CATALOGUE`) as pending until then.
+FLOAT64_UNIFORM_LIMIT_FLOAT32 = ExpectedFailure(
+    reason="Keras 3 float64 RandomUniform and uniform VarianceScaling (GlorotUniform, HeUniform, LecunUniform) "
+           "round their limits through float32, so draws can exceed the limit L up to float32(L)",
+    versions="keras>=3",
+    evidence="RandomUniform(-L, L, seed=1)((65520, 16), dtype='float64') with L = 0.009568319307746789 (the "
+             "GlorotUniform limit for fan_in + fan_out = 65536) equals RandomUniform(-float32(L), float32(L)) "
+             "draw for draw, and so does GlorotUniform(seed=1); RandomUniform(1, 1 + 2**-25) in float64 returns "
+             "only 1.0; keras 3.0.5 and 3.15.1 alike; tf.keras 2.12 and tf_keras 2.21 are exact",
+    match='support: support_exact statistic',
+)
+
+
 def initializer_findings(mode: Optional[str], distribution: str) -> dict:
     """``{check: finding}`` for a random Keras initializer of fan ``mode`` (None: no fans) and law family.
 
@@ -225,6 +250,26 @@ CLIP_CONFLICT_ACCEPTED = ExpectedFailure(
               "clipnorm and clipvalue were accepted', every optimizer spec); 3.2.0 base_optimizer.py checks only "
               "`clipnorm is not None and global_clipnorm is not None`, 3.2.1 counts all three"),
     match='conflicting options \\w+ and \\w+ were accepted',
+)
+
+#: What check_clipping carries (on every optimizer spec with the capability): the same early-return
+#: ``_clip_gradients`` in Keras 2 and in Keras 3.0-3.2.0.  CLIP_CONFLICT_ACCEPTED above is the Keras 3
+#: half (a pair that 3.2.1 rejects is accepted), kept for tests that mark Keras 3's rejection.
+CLIP_OPTIONS_ONE_APPLIED = ExpectedFailure(
+    reason=("clipnorm or global_clipnorm given together with clipvalue: only the first option set is applied "
+            "(clipnorm, else global_clipnorm, else clipvalue). Keras 2 documents the pair as allowed (only "
+            "clipnorm with global_clipnorm is exclusive), Keras 3.0-3.2.0 document it as exclusive but accept "
+            "it; from Keras 3.2.1 any two options raise ValueError. tf_keras 2.21 is still affected"),
+    versions="keras>=2.12,<3.2.1",
+    evidence=("SGD(learning_rate=1.0, clipnorm=0.9, clipvalue=0.7) on the gradient [3, 4] steps by [0.54, 0.72] "
+              "(clipnorm alone; both applied: [0.54, 0.7]) on tf.keras 2.12.0 (TF 2.12.1), tf_keras 2.21.0 and "
+              "keras 3.0.5; check_clipping on Keras 2 (a norm clip with clipvalue must apply both) fails every "
+              "optimizer spec on tf.keras 2.12.0 and tf_keras 2.21.0, e.g. keras>SGD: 'clipnorm=0.05 with "
+              "clipvalue=0.0167 (both applied, in either order): weights differ from the reference by 2.13e+03x "
+              "the tolerance' (Nadam 18.6x, the least); sources: tf_keras/src/optimizers/optimizer.py "
+              "_clip_gradients returns after the first option set, keras 2.12 keras/optimizers/optimizer.py the "
+              "same, keras 3.0.5 base_optimizer.py likewise; tf.keras 2.13-2.15 and Keras 2.11 not run"),
+    match='conflicting options \\w+ and \\w+ were accepted|\\(both applied, in either order\\): weights differ',
 )
 
 LR_CALLABLE_GETS_ITERATIONS = ExpectedFailure(
@@ -263,9 +308,9 @@ MIRRORED_NOT_SUMMED = ExpectedFailure(
     match='MirroredStrategy.*(weights differ from the reference|raised)',
 )
 
-#: The findings above, by the capability tag whose check they break.
+#: The findings above, by the capability tag whose check they break (clipping: Keras 2 too).
 EARLY_KERAS3_FINDINGS = {
-    "clipping": ("check_clipping", CLIP_CONFLICT_ACCEPTED),
+    "clipping": ("check_clipping", CLIP_OPTIONS_ONE_APPLIED),
     "lr_callable": ("check_learning_rate_forms", LR_CALLABLE_GETS_ITERATIONS),
     "accumulation": ("check_accumulation_matches_mean_step", ACCUMULATION_EVERY_CALL),
     "distributed": ("check_mirrored_strategy", MIRRORED_NOT_SUMMED),
@@ -351,6 +396,345 @@ ADAFACTOR_DOCSTRING_RELATIVE_STEP = ExpectedFailure(
               "min(0.6, 1/sqrt(3)) = 0.577 instead of 0.6 (keras 3.15.1, tf_keras 2.21.0)"),
     match='-step trajectory: weights differ from the reference',
 )
+
+
+# ====================================================================== the catalogue
+
+@dataclass(frozen=True)
+class Finding:
+    """One catalogue entry: a declared finding as someone upgrading TensorFlow/Keras reads it.
+
+    The declaration stays the one source of the versions; the entry adds what
+    a reader needs around it.  Which specs and checks carry the declaration is
+    not typed here: :mod:`initcheck.reports.affected` reads it from the
+    registry (``initcheck findings``).
+
+    Attributes:
+        id: Stable kebab-case name; the reproduction is ``repros/<id>.py``
+            beside this module (plain TensorFlow/Keras/NumPy, exit 1 when the
+            bug is present, 0 when absent or not applicable).
+        declaration: The :class:`~initcheck.spec.ExpectedFailure` the specs
+            carry; its ``versions`` are the finding's.
+        summary: One line.
+        objects: The affected Keras or TensorFlow objects.
+        mechanism: Why, with the Keras (or TensorFlow) source location.
+        upstream: The known issue or pull request, or "not reported".
+        fixed_in: The first release without it ("keras 3.2.0"); "" when not fixed.
+        pending: Set while no spec declares it: the check that will detect it.
+
+    What each reproduction printed where it was verified is recorded by
+    ``initcheck findings --verify --json`` (docs/data/findings/), not typed here.
+    """
+
+    id: str
+    declaration: ExpectedFailure
+    summary: str
+    objects: tuple[str, ...]
+    mechanism: str
+    upstream: str
+    fixed_in: str = ""
+    pending: str = ""
+
+    @property
+    def versions(self) -> str:
+        """Where it holds, as declared (``""``: every version)."""
+        return self.declaration.versions
+
+    @property
+    def repro(self) -> str:
+        """File name of the reproduction in ``initcheck/builtin/repros``."""
+        return f"{self.id}.py"
+
+
+_TF_CAST = "https://github.com/tensorflow/tensorflow/issues/57779"
+
+#: Every declared finding, in the order docs/findings.md shows them.
+CATALOGUE: tuple[Finding, ...] = (
+    # ------------------------------------------------------------------ initializers
+    Finding(
+        id="orthogonal-bf16-qr", declaration=ORTHOGONAL_BFLOAT16,
+        summary="Orthogonal(dtype='bfloat16') raises: TensorFlow's Qr op has no bfloat16 kernel",
+        objects=("Orthogonal",),
+        mechanism="Orthogonal draws a normal matrix in the requested dtype and factorises it with no cast around "
+                  "the QR: Keras 3 keras/src/initializers/random_initializers.py Orthogonal.__call__ "
+                  "(`q, r = ops.qr(a)`) -> keras/src/backend/tensorflow/linalg.py qr -> tf.linalg.qr; tf_keras "
+                  "tf_keras/src/initializers/initializers.py Orthogonal.__call__ (`tf.linalg.qr(a, "
+                  "full_matrices=False)`). TensorFlow registers Qr for double, float, half, complex64 and "
+                  "complex128 only.",
+        upstream="https://github.com/keras-team/keras/issues/16970 (also keras-team/tf-keras#448; closed without "
+                 "a fix)",
+    ),
+    Finding(
+        id="constant-float64-rounding", declaration=CONSTANT_FLOAT64,
+        summary="Keras 3 Constant(-0.3) asked for float64 returns float32(-0.3) = -0.30000001192092896",
+        objects=("Constant",),
+        mechanism="keras/src/initializers/constant_initializers.py Constant.__call__ returns "
+                  "`ops.cast(self.value, dtype) * ops.ones(...)`; keras/src/backend/tensorflow/core.py cast calls "
+                  "tf.cast, which converts a Python float to a float32 tensor before widening it. tf_keras uses "
+                  "tf.constant(self.value, dtype=dtype) (tf_keras/src/initializers/initializers.py), which is "
+                  "exact.",
+        upstream=f"not reported for Keras; root cause, TensorFlow's tf.cast of Python floats: {_TF_CAST} (and "
+                 "#35938, #64548; TensorFlow only documented it, PR #58526)",
+    ),
+    Finding(
+        id="float64-uniform-limit-float32", declaration=FLOAT64_UNIFORM_LIMIT_FLOAT32,
+        summary="Keras 3 float64 RandomUniform / GlorotUniform / HeUniform / LecunUniform round their limits "
+                "through float32: draws can exceed L up to float32(L)",
+        objects=("RandomUniform", "VarianceScaling (uniform)", "GlorotUniform", "HeUniform", "LecunUniform"),
+        mechanism="keras/src/backend/tensorflow/random.py uniform passes `minval=tf.cast(minval, dtype)`, "
+                  "`maxval=tf.cast(maxval, dtype)` to tf.random.stateless_uniform; tf.cast makes the Python float "
+                  "a float32 tensor first, so the float64 limits are float32(minval), float32(maxval). "
+                  "RandomUniform.__call__ and VarianceScaling.__call__ (keras/src/initializers/"
+                  "random_initializers.py) both go through it; same root cause as constant-float64-rounding. "
+                  "Keras 2 passes the Python floats to stateless_uniform with dtype=float64 and is exact. A draw "
+                  "beyond L has probability (float32(L) - L) / (2 float32(L)), about 1.8e-8 for the GlorotUniform "
+                  "limit here, so a sampling check sees it only by testing that band deterministically.",
+        upstream=f"not reported for Keras (root cause: {_TF_CAST})",
+        pending="check_support, once issue #15 makes it test the band between the dtype's limit and the "
+                "float32-rounded limit",
+    ),
+    Finding(
+        id="transposed-conv-fans", declaration=FAN_TRANSPOSE,
+        summary="Conv{1,2,3}DTranspose: VarianceScaling swaps fan_in and fan_out, and the true fan_in also "
+                "depends on the stride (in*k^2/s^2)",
+        objects=("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "VarianceScaling (every mode)"),
+        mechanism="keras/src/layers/convolutional/base_conv_transpose.py build: kernel_shape = kernel_size + "
+                  "(filters, input_channel); keras/src/initializers/random_initializers.py compute_fans takes "
+                  "fan_in = shape[-2] * receptive field = filters*k^2 (tf_keras: "
+                  "tf_keras/src/initializers/initializers.py _compute_fans, same rule). Each output of a "
+                  "transposed convolution sums in_channels*k^2/s^2 terms, so the variance is off by in/filters "
+                  "at stride 1 and by in/(filters*s^2) at stride s: HeNormal with in = filters = 64, k = 3 gives "
+                  "Var(out)/Var(in) = 2.02, 0.509 and 0.222 at strides 1, 2 and 3 (= 2/s^2: 2, 0.5, 0.222), so "
+                  "a He-initialised Conv2DTranspose halves the signal variance at stride 2. initcheck's layer "
+                  "checks judge every transposed kernel at strides 1 and 2 with the stride-aware fan oracle "
+                  "(checks/layers.py conv_transpose_fans); at stride 2 fan_avg differs too.",
+        upstream="https://github.com/tensorflow/tensorflow/issues/31192 (closed as intended behaviour)",
+    ),
+    Finding(
+        id="depthwise-fans", declaration=FAN_DEPTHWISE,
+        summary="DepthwiseConv2D (and SeparableConv2D's depthwise kernel): fan_in counts in_channels*k^2 "
+                "though each output sums k^2 terms: variance 1/in_channels of the intended one",
+        objects=("DepthwiseConv2D", "SeparableConv2D", "VarianceScaling (fan_in / fan_avg)"),
+        mechanism="keras/src/layers/convolutional/base_depthwise_conv.py build: depthwise_shape = kernel_size "
+                  "+ (input_channel, depth_multiplier); base_separable_conv.py likewise; compute_fans "
+                  "(random_initializers.py) gives fan_in = input_channel*k^2 although no sum runs over channels.",
+        upstream="https://github.com/keras-team/keras/issues/11773 (closed; PR #11996 not merged)",
+    ),
+    Finding(
+        id="rnn-gate-fans", declaration=FAN_GATES,
+        summary="LSTM/GRU: one (in, gates*units) kernel, so VarianceScaling counts fan_out = gates*units "
+                "(GlorotUniform 0.50x for LSTM, 0.60x for GRU)",
+        objects=("LSTM", "GRU", "LSTMCell", "GRUCell", "VarianceScaling (fan_out / fan_avg)"),
+        mechanism="keras/src/layers/rnn/lstm.py LSTMCell.build (shape=(input_dim, self.units * 4)), "
+                  "keras/src/layers/rnn/gru.py GRUCell.build (units * 3): the initializer is called once on the "
+                  "concatenated shape and compute_fans takes fan_out = shape[1]; tf_keras "
+                  "tf_keras/src/layers/rnn/lstm.py and gru.py the same.",
+        upstream="not reported",
+    ),
+    Finding(
+        id="einsum-fans", declaration=FAN_EINSUM,
+        summary="EinsumDense / MultiHeadAttention before Keras 3.15: fans from the raw kernel shape "
+                "(HeNormal 'ab,bcd->acd', kernel (128, 4, 64): 0.25x the variance)",
+        objects=("EinsumDense", "MultiHeadAttention", "VarianceScaling"),
+        mechanism="Before 3.15, compute_fans(shape) treats any kernel of rank > 2 as (receptive field..., in, "
+                  "out). Keras 3.15.0: keras/src/layers/core/einsum_dense.py EinsumDense.build calls "
+                  "_update_kernel_initializer to pass input_axes/output_axes to VarianceScaling, and compute_fans "
+                  "(random_initializers.py) uses them. tf_keras 2.21 and tf.keras 2.12 have no such path.",
+        upstream="https://github.com/keras-team/keras/pull/22789 (the fix)",
+        fixed_in="keras 3.15.0",
+    ),
+    Finding(
+        id="bf16-uniform-128-values", declaration=BF16_UNIFORM_128_VALUES,
+        summary="bfloat16 uniform draws take only 128 distinct values, far coarser than the uniform law "
+                "rounded to bfloat16",
+        objects=("RandomUniform", "VarianceScaling (uniform)", "GlorotUniform", "HeUniform", "LecunUniform"),
+        mechanism="keras/src/backend/tensorflow/random.py uniform -> tf.random.stateless_uniform(dtype=bfloat16); "
+                  "TensorFlow's kernel builds a bfloat16 in [1, 2) from 7 random mantissa bits and subtracts 1 "
+                  "(tensorflow/core/lib/random/random_distributions.h, the uint16 -> bfloat16 helper), then scales "
+                  "by (maxval - minval): 2^7 = 128 values.",
+        upstream="not reported",
+    ),
+    Finding(
+        id="mha-seeded-clone", declaration=MHA_SEEDED_CLONE,
+        summary="MultiHeadAttention clones a seeded kernel_initializer with its seed: query, key and value "
+                "kernels are identical",
+        objects=("MultiHeadAttention",),
+        mechanism="keras/src/layers/attention/multi_head_attention.py _get_common_kwargs_for_sublayer: "
+                  "`self._kernel_initializer.__class__.from_config(self._kernel_initializer.get_config())` for "
+                  "every projection; the config carries the integer seed and a seeded initializer is "
+                  "deterministic (the comment there says the clone is meant to avoid shared values); tf_keras "
+                  "tf_keras/src/layers/attention/multi_head_attention.py the same.",
+        upstream="not reported",
+    ),
+    Finding(
+        id="seed-zero-ignored", declaration=SEED_ZERO_IGNORED,
+        summary="Keras 3.0-3.1 random initializers treat seed=0 as unseeded: two GlorotUniform(seed=0) differ",
+        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
+                 "Orthogonal"),
+        mechanism="keras 3.0.5 keras/src/initializers/random_initializers.py: `self.seed = seed or "
+                  "random.make_default_seed()`; 0 is falsy. 3.2.0: `seed if seed is not None else ...`.",
+        upstream="https://github.com/keras-team/keras/issues/19361 (fixed by PR #19364)",
+        fixed_in="keras 3.2.0",
+    ),
+    Finding(
+        id="seed-zero-touches-random", declaration=SEED_ZERO_TOUCHES_RANDOM,
+        summary="Keras 3.0-3.1: an initializer built with seed=0 draws its replacement seed from Python's "
+                "global random",
+        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
+                 "Orthogonal"),
+        mechanism="The line of seed-zero-ignored; keras 3.0.5 keras/src/random/seed_generator.py "
+                  "make_default_seed: `return python_random.randint(1, int(1e9))`, called in __init__.",
+        upstream="https://github.com/keras-team/keras/issues/19361 (the same fix, PR #19364)",
+        fixed_in="keras 3.2.0",
+    ),
+    Finding(
+        id="identity-not-deserializable", declaration=IDENTITY_NOT_DESERIALIZABLE,
+        summary="Keras 3.0-3.2.0 cannot load a saved model whose layer uses the Identity initializer",
+        objects=("Identity", "keras.models.load_model"),
+        mechanism="keras 3.0.5 keras/src/initializers/__init__.py ALL_OBJECTS lists OrthogonalInitializer but "
+                  "not Identity (imported, never registered), so deserialize() cannot resolve 'Identity'.",
+        upstream="not reported as such (a later bug with the 'IdentityInitializer' alias: "
+                 "https://github.com/keras-team/keras/issues/20483)",
+        fixed_in="keras 3.2.1",
+    ),
+    # ------------------------------------------------------------------ optimizers
+    Finding(
+        id="clip-conflict-accepted", declaration=CLIP_OPTIONS_ONE_APPLIED,
+        summary="clipnorm (or global_clipnorm) with clipvalue is accepted and only one is applied: Keras 2 "
+                "(documented as allowed) and Keras 3.0-3.2.0 (documented as exclusive)",
+        objects=("every optimizer (the Keras base optimizer)",),
+        mechanism="_clip_gradients returns after the first option set (clipnorm, else global_clipnorm, else "
+                  "clipvalue): tf_keras tf_keras/src/optimizers/optimizer.py _clip_gradients, tf.keras 2.12 "
+                  "keras/optimizers/optimizer.py the same, keras 3.0.5 keras/src/optimizers/base_optimizer.py "
+                  "_clip_gradients. Keras 2's __init__ rejects only clipnorm with global_clipnorm and its "
+                  "docstring describes each option as 'if set, ... clipped'; keras 3.0.5-3.2.0 __init__ check "
+                  "only `clipnorm is not None and global_clipnorm is not None` although the docs say one option "
+                  "at a time; 3.2.1 counts all three.",
+        upstream="not reported",
+        fixed_in="keras 3.2.1 (Keras 3; tf_keras 2.21 is still affected)",
+    ),
+    Finding(
+        id="callable-lr-called-with-iterations", declaration=LR_CALLABLE_GETS_ITERATIONS,
+        summary="Keras 3.0-3.2 call a callable learning rate with the iteration count; the documented "
+                "zero-argument callable raises TypeError",
+        objects=("every optimizer (the Keras base optimizer)",),
+        mechanism="keras 3.0.5 keras/src/optimizers/base_optimizer.py _get_current_learning_rate: `return "
+                  "self._learning_rate(self.iterations)` for a plain callable; 3.3.0 calls it with no argument.",
+        upstream="https://github.com/keras-team/keras/issues/19411 (fixed by PR #19484)",
+        fixed_in="keras 3.3.0",
+    ),
+    Finding(
+        id="accumulation-counts-micro-steps", declaration=ACCUMULATION_EVERY_CALL,
+        summary="Keras 3.0.2-3.4: with gradient_accumulation_steps, weight decay and clipping run on every "
+                "call and `iterations` counts calls",
+        objects=("every optimizer (the Keras base optimizer)",),
+        mechanism="keras 3.0.5 keras/src/optimizers/base_optimizer.py apply: `_clip_gradients` and "
+                  "`_apply_weight_decay` run before `_backend_apply_gradients`, whose accumulation branch only "
+                  "gates update_step; `self.iterations.assign_add(1)` runs per call. 3.5.0 moves both into the "
+                  "update branch and reports iterations as `_iterations // steps`.",
+        upstream="https://github.com/keras-team/keras/issues/19990 (fixed by PR #19998)",
+        fixed_in="keras 3.5.0",
+    ),
+    Finding(
+        id="mirrored-no-allreduce", declaration=MIRRORED_NOT_SUMMED,
+        summary="Keras 3 before 3.5 does not sum the replicas' gradients under tf.distribute.MirroredStrategy",
+        objects=("every optimizer (TensorFlow backend)",),
+        mechanism="keras 3.0.5 keras/src/backend/tensorflow/optimizer.py _backend_update_step merge_calls "
+                  "_distributed_tf_update_step, which runs distribution.extended.update(var, update_step, "
+                  "args=(grad,)) on the per-replica gradient with no all-reduce; 3.2.1-3.4 reduce inside the "
+                  "merge function (read from the sources, not run); 3.5.0 all-reduces before the merge.",
+        upstream="https://github.com/keras-team/keras/issues/19308 (open; a user report of the missing sum)",
+        fixed_in="keras 3.5.0",
+    ),
+    Finding(
+        id="sparse-repeated-indices-adam", declaration=SPARSE_DUPLICATES,
+        summary="Keras 3 (TensorFlow backend) does not sum repeated indices of an IndexedSlices gradient: "
+                "Adam row 0 -> 0.8586 instead of 0.9000",
+        objects=("Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad", "Adadelta", "Ftrl", "Adafactor",
+                 "Lamb"),
+        mechanism="keras/src/backend/tensorflow/optimizer.py assign / assign_add / assign_sub scatter the "
+                  "IndexedSlices as they are; update_step (e.g. keras/src/optimizers/adam.py) squares each slice "
+                  "separately, so duplicates give g1^2 + g2^2 instead of (g1 + g2)^2. tf_keras deduplicates first "
+                  "(tf_keras/src/optimizers/optimizer.py _deduplicate_sparse_grad).",
+        upstream="not reported (a related performance thread: https://github.com/keras-team/keras/issues/19992)",
+    ),
+    Finding(
+        id="loss-scale-iterations-on-skip", declaration=LOSS_SCALE_SKIP_COUNTS,
+        summary="Keras 2 LossScaleOptimizer advances the inner optimizer's `iterations` on a skipped "
+                "(non-finite) step",
+        objects=("mixed_precision.LossScaleOptimizer (Keras 2)",),
+        mechanism="tf_keras/src/mixed_precision/loss_scale_optimizer.py LossScaleOptimizerV3.apply_gradients, "
+                  "do_not_apply_fn: `self._optimizer.iterations.assign_add(1)`, deliberately (a comment says "
+                  "so); tf.keras 2.12 keras/mixed_precision/loss_scale_optimizer.py the same. Keras 3 leaves the "
+                  "count alone.",
+        upstream="not reported (the Keras 3 counterpart https://github.com/keras-team/keras/issues/20878 is about "
+                 "the wrapper's own counter)",
+    ),
+    Finding(
+        id="nadam-resume-keras2", declaration=NADAM_RESUME,
+        summary="Keras 2 Nadam restored from a checkpoint multiplies its u_product once per variable: resumed "
+                "training differs from uninterrupted training",
+        objects=("Nadam (Keras 2)",),
+        mechanism="tf_keras/src/optimizers/nadam.py build (`self._u_product_counter = 1`, a Python int) and "
+                  "update_step: the product is multiplied unless `_u_product_counter == iterations + 2`; a "
+                  "restored optimizer has iterations = 1 but the counter at 1, so the first and second variable "
+                  "both multiply. tf.keras 2.12 keras/optimizers/nadam.py is identical; Keras 3 has no counter "
+                  "(and 3.0.x optimizers cannot be checkpointed: the reproduction says 'not applicable').",
+        upstream="not reported",
+    ),
+    Finding(
+        id="adam-float64-betas", declaration=FLOAT64_BETAS,
+        summary="Adam() on float64 variables: the betas enter the bias corrections rounded to float32 "
+                "(one step off by 6.7e-6 relative)",
+        objects=("Adam", "AdamW"),
+        mechanism="Keras 3 keras/src/optimizers/adam.py update_step: `ops.power(ops.cast(self.beta_1, "
+                  "variable.dtype), local_step)`; tf_keras tf_keras/src/optimizers/adam.py and tf.keras 2.12 "
+                  "keras/optimizers/adam.py the same with tf.cast. tf.cast of a Python float makes a float32 "
+                  "tensor first; the moment updates use the exact Python (1 - beta).",
+        upstream=f"not reported for Keras (root cause: {_TF_CAST})",
+    ),
+    Finding(
+        id="nadam-float64-constants", declaration=FLOAT64_CONSTANTS,
+        summary="Nadam on float64 variables: the 0.96 of its momentum schedule is rounded to float32 "
+                "(one step off by 1e-9 to 5e-9 relative)",
+        objects=("Nadam",),
+        mechanism="Keras 3 keras/src/optimizers/nadam.py update_step: `decay = ops.cast(0.96, var_dtype)` "
+                  "(float32(0.96) in mu_t and mu_t+1) while _backend_update_step builds u_product with "
+                  "`ops.power(0.96, ...)` in float64; tf_keras tf_keras/src/optimizers/nadam.py and tf.keras 2.12 "
+                  "keras/optimizers/nadam.py use `tf.cast(0.96, var_dtype)` everywhere. The reproduction matches "
+                  "each form exactly.",
+        upstream=f"not reported for Keras (root cause: {_TF_CAST})",
+    ),
+    Finding(
+        id="ftrl-l2-doubled", declaration=FTRL_DOCSTRING_L2,
+        summary="Ftrl divides by ... + 2*l2_regularization_strength; its docstring (and McMahan et al. 2013) "
+                "write lambda_2",
+        objects=("Ftrl",),
+        mechanism="keras/src/optimizers/ftrl.py update_step: `ops.divide(ops.power(new_accum, -lr_power), lr), "
+                  "2 * l2_reg`; tf_keras tf_keras/src/optimizers/ftrl.py and tf.keras 2.12 "
+                  "keras/optimizers/ftrl.py `... / lr + 2 * l2_reg`. TensorFlow's ApplyFtrl op documents the "
+                  "doubled form; the Keras docstring's formula has lambda_2: a documentation mismatch.",
+        upstream="not reported",
+    ),
+    Finding(
+        id="adafactor-relative-step-cap", declaration=ADAFACTOR_DOCSTRING_RELATIVE_STEP,
+        summary="Adafactor caps the step at min(learning_rate, 1/sqrt(t)) even with relative_step=False",
+        objects=("Adafactor",),
+        mechanism="keras/src/optimizers/adafactor.py update_step: `rho_t = ops.minimum(lr, 1 / "
+                  "ops.sqrt(local_step))`, unconditional; relative_step only switches the learning-rate schedule "
+                  "earlier in the method. tf_keras tf_keras/src/optimizers/adafactor.py and tf.keras 2.12 "
+                  "keras/optimizers/adafactor.py are identical.",
+        upstream="not reported",
+    ),
+)
+
+
+def catalogue_entry(finding_id: str) -> Finding:
+    """The catalogue entry named ``finding_id``; ``KeyError`` listing the known ids otherwise."""
+    for entry in CATALOGUE:
+        if entry.id == finding_id:
+            return entry
+    raise KeyError(f"no finding {finding_id!r}; known: {', '.join(e.id for e in CATALOGUE)}")
 
 
 def moved_to_findings(module: str, names: tuple[str, ...]) -> Callable[[str], Any]:

@@ -11,16 +11,18 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ...dtypes import float32_exact
+from ...references.optimizers import clip_gradients
 from ...strategies import optimizer_cases
 from .. import register_check
-from ..evidence import Evidence, fail, ok
+from ..evidence import CheckFailure, Evidence, fail, ok
 from .runner import (case_rng, compare_to_reference, constant_lrs, expect_reference, gradient_sequence, has,
                      initial_weights, reference, run_keras, same_setting)
 
 __all__ = [
     "check_sparse_matches_dense", "check_clipping", "check_learning_rate_forms", "check_weight_decay", "check_ema",
     "check_accumulation_matches_mean_step", "check_loss_scaling", "check_checkpoint_resume",
-    "check_mirrored_strategy", "check_config_round_trip", "rejected_clip_combinations",
+    "check_mirrored_strategy", "check_config_round_trip", "rejected_clip_combinations", "allowed_clip_combinations",
+    "assert_clip_combinations",
 ]
 
 
@@ -92,9 +94,58 @@ def rejected_clip_combinations() -> list[tuple[str, str]]:
     return [("clipnorm", "global_clipnorm")]
 
 
+def allowed_clip_combinations() -> list[tuple[str, str]]:
+    """Pairs of clipping options the installed Keras documents as combinable: both must apply.
+
+    Keras 2 documents each option as "if set, the gradient ... is clipped"
+    and only clipnorm with global_clipnorm as exclusive, so a norm clip
+    together with clipvalue clips by both; Keras 3 allows one option at a
+    time (:func:`rejected_clip_combinations`).
+    """
+    from ... import keras_compat as kc
+
+    if kc.keras_major() >= 3:
+        return []
+    return [("clipnorm", "clipvalue"), ("global_clipnorm", "clipvalue")]
+
+
+def assert_clip_combinations(spec: Any, case: dict, combinations: list[tuple[str, str]]) -> None:
+    """Raise unless every ``(norm option, "clipvalue")`` pair applies both clips (dense gradients).
+
+    ``clipvalue`` is half the smallest per-step largest entry that the norm
+    clip leaves, so it binds at every step and dropping it moves the weights
+    off the reference (:func:`~initcheck.references.optimizers.clip_gradients`
+    applies every option given: norm, then value).  The documentation gives
+    no order, so clipping by value first and then by norm passes too.
+    """
+    grads = gradient_sequence(case)
+    for norm, value in combinations:
+        threshold = case["threshold"]
+        largest = [max(float(np.max(np.abs(g), initial=0.0)) for g in clip_gradients(step, **{norm: threshold}))
+                   for step in grads]
+        limit = float32_exact(0.5 * min(largest))
+        if limit == 0.0:  # a step of zero gradients: nothing to clip
+            continue
+        options = {norm: threshold, value: limit}
+        observed = run_keras(spec, case, grads, options=options).weights[-1]
+        what = f"{norm}={threshold} with {value}={limit} (both applied, in either order)"
+        try:
+            expect_reference(spec, case, observed, grads, constant_lrs(case), what, **options)
+        except CheckFailure as norm_first:
+            value_first = [[np.clip(g, -limit, limit) for g in step] for step in grads]
+            try:
+                expect_reference(spec, case, observed, value_first, constant_lrs(case), what, **{norm: threshold})
+            except CheckFailure:
+                raise norm_first from None
+
+
 @register_check(kind="optimizer", family="optimizer", applies=has("clipping"), strategy=_clip_cases, examples=6)
 def check_clipping(spec: Any, case: dict) -> Evidence:
-    """clipnorm / clipvalue / global_clipnorm clip as documented (dense and sparse); conflicts are rejected."""
+    """clipnorm / clipvalue / global_clipnorm clip as documented (dense and sparse); conflicts are rejected.
+
+    Combinations the installed Keras documents as allowed apply every option
+    given (:func:`assert_clip_combinations`: Keras 2, a norm clip with clipvalue).
+    """
     from ... import keras_compat as kc
 
     for a, b in rejected_clip_combinations():
@@ -104,6 +155,7 @@ def check_clipping(spec: Any, case: dict) -> Evidence:
             continue
         raise fail(f"conflicting options {a} and {b} were accepted", case,
                    documented="only one of them may be set")
+    assert_clip_combinations(spec, case, allowed_clip_combinations())
     grads = gradient_sequence(case)
     keras_grads: list[list[Any]] = [list(g) for g in grads]
     if case["sparse_first"] and len(case["shapes"][0]) >= 1:

@@ -1,0 +1,54 @@
+"""Compare `initcheck findings --affected` with what the battery xfails (shared by the fast and slow tests)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from initcheck import cli
+
+
+def _findings(capsys, *flags):
+    assert cli.main(["findings", "--json", *flags]) == 0
+    return json.loads(capsys.readouterr().out)["findings"]
+
+
+def _battery(pairs, tmp_path, capsys):
+    """``initcheck check --json`` on ``pairs`` (one run per check): ``{(spec, check): status}``."""
+    specs_by_check = defaultdict(list)
+    for spec, check in pairs:
+        specs_by_check[check].append(spec)
+    statuses = {}
+    for n, (check, specs) in enumerate(specs_by_check.items()):
+        out = tmp_path / f"{n}.json"
+        cli.main(["check", "--check", check, "--select", ",".join(specs), "--json", str(out)])
+        capsys.readouterr()
+        statuses.update({(o["spec"], o["check"]): o["status"] for o in json.loads(out.read_text())["outcomes"]})
+    return statuses
+
+
+def _planned():
+    """The (spec, check) pairs the battery runs here (a check whose capability this Keras lacks does not run)."""
+    from initcheck.battery import default_profile, plan
+    from initcheck.registry import load_registry
+
+    specs = [(r.qualname, r.spec) for r in load_registry().specs.values()]
+    return {(it.qualname, it.check.name) for it in plan(specs, default_profile(), None)}
+
+
+def compare_affected_with_battery(capsys, tmp_path, pairs_of):
+    """`--affected` equals the findings xfailed by `initcheck check` on the pairs ``pairs_of`` picks per finding."""
+    planned = _planned()
+    findings = [f for f in _findings(capsys) if f["declared_on"]]  # a pending finding has no check yet
+    chosen = {f["id"]: pairs_of([p for p in map(tuple, f["declared_on"]) if p in planned]) for f in findings}
+    assert all(chosen[f["id"]] for f in findings if f["holds_here"]), "a finding holds but none of its checks runs"
+    statuses = _battery([p for pairs in chosen.values() for p in pairs], tmp_path, capsys)
+    xfailed = set()
+    for f in findings:
+        got = {statuses[p] for p in chosen[f["id"]]}
+        allowed = {"xfailed", "skipped"} if f["holds_here"] else {"passed", "skipped"}
+        assert got <= allowed, (f["id"], {p: statuses[p] for p in chosen[f["id"]]})
+        if "xfailed" in got:
+            xfailed.add(f["id"])
+    affected = {f["id"] for f in _findings(capsys, "--affected") if f["declared_on"]}
+    assert affected == xfailed

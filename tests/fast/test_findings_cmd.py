@@ -1,0 +1,193 @@
+"""`initcheck findings`: the catalogue is complete, listed, reproducible, verified and documented."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from initcheck import cli
+from initcheck import keras_compat as kc
+from initcheck.builtin import findings
+from initcheck.builtin.findings import CATALOGUE, Finding
+from initcheck.reports import affected
+from initcheck.spec import ExpectedFailure
+
+ROOT = Path(__file__).resolve().parents[2]
+REPROS = ROOT / "initcheck" / "builtin" / "repros"
+
+
+def _run_cli(capsys, *argv):
+    code = cli.main(["findings", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _spec(**declared):
+    """A stand-in spec: all the listing reads is ``expected_failures`` and ``expected_failure``."""
+    return SimpleNamespace(expected_failures=declared, expected_failure=declared.get)
+
+
+# ---------------------------------------------------------------------------------------- the data
+
+def test_catalogue_and_listing_import_no_tensorflow():
+    code = ("import sys, initcheck.builtin.findings, initcheck.reports.affected; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'tf_keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_every_entry_has_one_minimal_standalone_reproduction():
+    ids = [e.id for e in CATALOGUE]
+    assert len(ids) == len(set(ids))
+    assert sorted(p.name for p in REPROS.glob("*.py")) == sorted(e.repro for e in CATALOGUE), "orphan or missing"
+    for entry in CATALOGUE:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", entry.id), entry.id
+        text = (REPROS / entry.repro).read_text()
+        assert 5 <= len(text.splitlines()) <= 20, entry.id
+        assert "initcheck" not in text, f"{entry.id} must not need initcheck"
+        assert text.startswith("# "), f"{entry.id} opens with a comment saying what should happen"
+        assert affected.repro_source(entry) == text
+
+
+def test_every_builtin_declaration_is_catalogued_and_every_entry_declared():
+    """Findings are data in one place: no built-in spec carries a declaration without a catalogue entry."""
+    rows = affected._builtin_rows()
+    assert [r.id for r in rows] == [e.id for e in CATALOGUE]
+    for row in rows:
+        assert bool(row.declared_on) != bool(row.entry.pending), row.id  # declared, or pending a check
+    from initcheck.builtin import initializers, optimizers
+
+    specs = [*initializers.builtin_specs(), *optimizers.builtin_specs()]
+    catalogued = [e.declaration for e in CATALOGUE]
+    for spec in specs:
+        for check in spec.expected_failures:
+            assert spec.expected_failure(check) in catalogued, (spec.name, check)
+
+
+def test_declarations_named_in_findings_module_are_catalogued():
+    """Every ExpectedFailure of builtin/findings.py has an entry, but the Keras 3 half of the clip finding."""
+    declared = {name for name in findings.__all__ if isinstance(getattr(findings, name), ExpectedFailure)}
+    catalogued = {name for name in declared if getattr(findings, name) in [e.declaration for e in CATALOGUE]}
+    assert declared - catalogued == {"CLIP_CONFLICT_ACCEPTED"}
+
+
+# ---------------------------------------------------------------------------------------- the rows
+
+def test_plugin_declarations_are_listed_under_generated_ids():
+    own = ExpectedFailure(reason="our fans come from the shape", versions="keras>=3")
+    reused = CATALOGUE[0].declaration
+    rows = affected.collect([("p>A", _spec(check_x=own, check_y=own)), ("p>B", _spec(check_z=reused)),
+                             ("p>C", _spec(check_x=own))], {"keras": "3.15.1", "tensorflow": "2.21.0"})
+    by_id = {r.id: r for r in rows}
+    assert by_id[CATALOGUE[0].id].declared_on == [("p>B", "check_z")]
+    plugin = by_id["p>A:check_x"]
+    assert plugin.entry is None and plugin.summary == own.reason and plugin.holds
+    assert plugin.declared_on == [("p>A", "check_x"), ("p>A", "check_y"), ("p>C", "check_x")]
+    assert plugin.checks == ["check_x", "check_y"] and plugin.specs == ["p>A", "p>C"]
+    assert len(rows) == len(CATALOGUE) + 1
+
+
+@pytest.mark.parametrize("keras, holding, not_holding", [
+    ("3.1.0", {"seed-zero-ignored", "identity-not-deserializable", "einsum-fans", "clip-conflict-accepted"},
+     {"loss-scale-iterations-on-skip"}),
+    ("3.15.1", {"sparse-repeated-indices-adam", "float64-uniform-limit-float32"},
+     {"einsum-fans", "clip-conflict-accepted", "mirrored-no-allreduce"}),
+    ("2.21.0", {"clip-conflict-accepted", "nadam-resume-keras2", "einsum-fans"},
+     {"sparse-repeated-indices-adam", "constant-float64-rounding"}),
+])
+def test_holds_here_follows_the_declared_versions(keras, holding, not_holding):
+    rows = {r.id: r for r in affected.collect([], {"keras": keras, "tensorflow": "2.21.0"})}
+    assert all(rows[i].holds for i in holding)
+    assert not any(rows[i].holds for i in not_holding)
+
+
+def test_installed_versions_of_another_interpreter_come_from_its_metadata():
+    assert affected.installed_versions(sys.executable) == kc.versions_from_metadata()
+
+
+# ---------------------------------------------------------------------------------------- the command
+
+def test_json_lists_every_finding_with_its_checks(capsys):
+    code, out, _ = _run_cli(capsys, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["installed"] == dict(kc.versions_from_metadata())
+    rows = {f["id"]: f for f in data["findings"]}
+    assert [e.id for e in CATALOGUE] == list(rows)[:len(CATALOGUE)]
+    clip = rows["clip-conflict-accepted"]
+    assert clip["checks"] == ["check_clipping"] and "keras>SGD" in clip["specs"]
+    assert clip["versions"] == "keras>=2.12,<3.2.1" and clip["fixed_in"].startswith("keras 3.2.1")
+    for entry in CATALOGUE:
+        assert rows[entry.id]["holds_here"] == entry.declaration.applies(kc.versions_from_metadata())
+    assert any(f["source"] == "plugin" for f in data["findings"])  # the example plugin's own declarations
+
+
+def test_affected_lists_only_what_holds(capsys):
+    code, out, _ = _run_cli(capsys, "--affected", "--json")
+    assert code == 0 and all(f["holds_here"] for f in json.loads(out)["findings"])
+    code, out, _ = _run_cli(capsys, "--affected")
+    assert code == 0
+    listed = [line.split()[0] for line in out.splitlines()[1:-1] if not line.startswith(" ")]
+    assert listed == [f["id"] for f in json.loads(_run_cli(capsys, "--affected", "--json")[1])["findings"]]
+
+
+def test_repro_prints_and_write_writes_the_scripts(capsys, tmp_path):
+    code, out, _ = _run_cli(capsys, "--repro", "einsum-fans")
+    assert code == 0 and out == (REPROS / "einsum-fans.py").read_text()
+    code, _, _ = _run_cli(capsys, "--write", str(tmp_path))
+    assert code == 0 and sorted(p.name for p in tmp_path.iterdir()) == sorted(e.repro for e in CATALOGUE)
+    code, _, err = _run_cli(capsys, "--repro", "no-such-finding")
+    assert code == 2 and "einsum-fans" in err
+
+
+def test_docs_findings_md_is_generated():
+    """docs/findings.md is generated from the data and the recorded verifications (regenerate after edits)."""
+    records = sorted((ROOT / "docs" / "data" / "findings").glob("*.json"))
+    assert records, "docs/data/findings/ holds the `initcheck findings --verify --json` records"
+    measured = [json.loads(p.read_text()) for p in records]
+    committed = (ROOT / "docs" / "findings.md").read_text()
+    assert committed == affected.render_markdown(measured=measured), \
+        "run: initcheck findings --markdown --measured docs/data/findings/*.json > docs/findings.md"
+
+
+# ---------------------------------------------------------------------------------------- verification
+
+def _fake_catalogue(tmp_path, monkeypatch):
+    """Three entries whose reproductions need no TensorFlow: one agrees, one disagrees, one crashes."""
+    scripts = {"agrees": "import sys\nprint('bug here')\nsys.exit(1)\n",
+               "wrong-range": "import sys\nprint('bug here too')\nsys.exit(1)\n",
+               "crashes": "raise RuntimeError('boom')\n"}
+    for name, text in scripts.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    everywhere, nowhere = ExpectedFailure("x"), ExpectedFailure("y", versions="keras<0.1")
+    entries = (Finding("agrees", everywhere, "s", (), "m", "u"), Finding("wrong-range", nowhere, "s", (), "m", "u"),
+               Finding("crashes", everywhere, "s", (), "m", "u"))
+    monkeypatch.setattr(affected, "_repros", lambda: tmp_path)
+    monkeypatch.setattr(affected, "CATALOGUE", entries)
+    return entries
+
+
+def test_verify_compares_exit_status_with_declared_versions(tmp_path, monkeypatch):
+    entries = _fake_catalogue(tmp_path, monkeypatch)
+    verdicts = {v.id: v for v in affected.verify(entries, jobs=2)}
+    assert verdicts["agrees"].agrees and verdicts["agrees"].output == "bug here"
+    wrong = verdicts["wrong-range"]
+    assert (wrong.expected, wrong.exit, wrong.agrees, wrong.crashed) == (0, 1, False, False)
+    assert verdicts["crashes"].crashed and not verdicts["crashes"].agrees
+    assert "RuntimeError: boom" in verdicts["crashes"].stderr_tail
+
+
+def test_verify_command_fails_naming_the_finding(tmp_path, monkeypatch, capsys):
+    _fake_catalogue(tmp_path, monkeypatch)
+    code, out, _ = _run_cli(capsys, "--verify")
+    assert code == 1
+    assert re.fullmatch(r"1 agree, 2 disagree in \d+s: wrong-range, crashes", out.splitlines()[-1])
+    assert "DISAGREE wrong-range" in out and "CRASH    crashes" in out
+    code, out, err = _run_cli(capsys, "--verify", "--json", "agrees")
+    assert code == 0 and [v["id"] for v in json.loads(out)["verdicts"]] == ["agrees"] and "1 agree" in err

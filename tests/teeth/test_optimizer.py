@@ -1,0 +1,168 @@
+"""Each optimizer check catches a deliberately wrong optimizer, and passes the correct one.
+
+The wrong optimizers (:mod:`common.doubles`) are Keras optimizer subclasses
+with one planted bug each (epsilon sign, epsilon inside the root, missing
+bias correction, momentum applied twice, weight decay not scaled by the
+learning rate, sparse gradients densified wrongly, a step counter that a
+checkpoint does not restore, a config that forgets a hyperparameter, an
+update that drifts or ascends).  They work on Keras 3 and on Keras 2
+(tf_keras).  The planted bugs and their explicit cases are in
+:mod:`common.optimizer_bugs`; tests/slow/test_optimizer_search.py lets the
+gate's own search find each one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from common import builtins
+from common.doubles import broken_adam_class, forgetful_sgd_class, optimizer_of_class, sgd_variant, wrong_optimizer
+from common.optimizer_bugs import CASES, HP, IDS, explicit_case, needs_capability, run_isolated
+from initcheck import keras_compat as kc
+from initcheck.battery import Item, expected_failure_for, run_check
+from initcheck.builtin.findings import ACCUMULATION_EVERY_CALL, CLIP_CONFLICT_ACCEPTED
+from initcheck.checks import all_checks
+from initcheck.checks.evidence import CheckFailure
+from initcheck.testing import xfail_where
+
+
+def _caught(spec, check, case=None, label="teeth>wrong", match=None):
+    """``check`` fails on ``spec`` (searched, or on ``case``) and the failure is its own."""
+    with pytest.raises(CheckFailure, match=match) as info:
+        run_check(Item(label, spec, all_checks()[check]), case=case)
+    assert info.value.evidence.check == check and not info.value.evidence.passed
+    return info.value.evidence
+
+
+def _passes(spec_name, check, case=None):
+    """The built-in spec passes ``check`` (searched, or on ``case``) unless a finding is declared for it here."""
+    right = Item(f"keras>{spec_name}", builtins.optimizer(spec_name), all_checks()[check])
+    if expected_failure_for(right) is not None:
+        return  # this Keras has a declared finding on the check (the gate's strict xfail covers it)
+    evidence = run_check(right, case=case)
+    assert evidence and all(e.passed and e.check == check for e in evidence)
+
+
+@pytest.mark.parametrize("check,spec_name,cls_fn,bug,fixed", CASES, ids=IDS)
+def test_wrong_optimizer_is_caught(check, spec_name, cls_fn, bug, fixed, request):
+    """Fast gate: one explicit case per (check, bug) -- the wrong optimizer fails, the right one passes."""
+    needs_capability(check, spec_name)
+    if run_isolated(check, request):
+        return
+    case = explicit_case(check, spec_name)
+    _caught(wrong_optimizer(spec_name, cls_fn, bug, **fixed), check, case, label=f"teeth>{bug}")
+    _passes(spec_name, check, case)  # the control: the correct optimizer passes the same case
+
+
+@pytest.mark.parametrize("check", ["check_trajectory_matches_reference", "check_checkpoint_resume"])
+def test_correct_subclass_passes(check):
+    """The same subclass with no bug passes: the failures above come from the bugs, not the subclassing."""
+    needs_capability(check, "Adam")
+    ok = wrong_optimizer("Adam", broken_adam_class, "none")
+    ok = dataclasses.replace(ok, space={**ok.space, "amsgrad": False})  # the subclass implements plain Adam
+    run_check(Item("teeth>none", ok, all_checks()[check]))
+
+
+def test_config_round_trip_catches_a_forgotten_hyperparameter():
+    """An SGD whose get_config drops ``momentum`` is rebuilt at momentum 0: caught; Keras's SGD passes."""
+    needs_capability("check_config_round_trip", "SGD")
+    case = explicit_case("check_config_round_trip", "SGD")
+    ev = _caught(optimizer_of_class("SGD", forgetful_sgd_class("momentum")), "check_config_round_trip", case)
+    assert ev.data["missing"] == ["momentum"]
+    _passes("SGD", "check_config_round_trip", case)
+
+
+@xfail_where(ACCUMULATION_EVERY_CALL)
+def test_accumulation_catches_wrong_step_count(monkeypatch):
+    """A reference that counts micro-steps (not updates) disagrees with Keras's accumulation: the check can fail."""
+    needs_capability("check_accumulation_matches_mean_step", "Adam")
+    from initcheck.checks.optimizer import modes, runner
+
+    spec = builtins.optimizer("Adam")
+    case = {"shapes": [[3]], "dtype": "float64", "seed": 1, "grad_scale": 1.0, "lr": 0.125,
+            "hp": {"beta_1": 0.5, "beta_2": 0.75, "epsilon": 1.0, "amsgrad": False}, "steps": 6, "micro": 2,
+            "clipnorm": None, "weight_decay": None}
+    assert modes.check_accumulation_matches_mean_step(spec, case).passed  # the correct reference passes
+    original = runner.trajectory
+
+    def micro_counting(*args, **kwargs):
+        kwargs["step_count"] = "calls"
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "trajectory", micro_counting)
+    with pytest.raises(CheckFailure) as info:
+        modes.check_accumulation_matches_mean_step(spec, case)
+    assert info.value.evidence.check == "check_accumulation_matches_mean_step"
+
+
+@xfail_where(CLIP_CONFLICT_ACCEPTED)
+def test_conflicting_clip_options_are_rejected_by_keras():
+    from initcheck.checks.optimizer.modes import rejected_clip_combinations
+
+    for a, b in rejected_clip_combinations():
+        with pytest.raises(ValueError):
+            builtins.optimizer("SGD").build(0.1, {}, **{a: 1.0, b: 1.0})
+
+
+def test_clip_check_catches_accepted_conflict():
+    """An optimizer that accepts clipnorm together with global_clipnorm fails check_clipping."""
+    sgd = kc.optimizer_class("SGD")
+
+    def lenient(**kwargs):
+        if kwargs.get("clipnorm") and kwargs.get("global_clipnorm"):
+            kwargs.pop("global_clipnorm")
+        return sgd(**kwargs)
+
+    _caught(dataclasses.replace(builtins.optimizer("SGD"), factory=lenient), "check_clipping", label="teeth>lenient")
+
+
+def test_defaults_check_catches_wrong_default():
+    """An Adam whose beta_2 defaults to 0.99 fails check_documented_defaults; Keras's Adam passes."""
+    adam = kc.optimizer_class("Adam")
+    wrong = dataclasses.replace(builtins.optimizer("Adam"), factory=lambda **kw: adam(**{"beta_2": 0.99, **kw}))
+    _caught(wrong, "check_documented_defaults")
+    _passes("Adam", "check_documented_defaults")
+
+
+@pytest.mark.parametrize("check", ["check_lr_zero_leaves_weights", "check_zero_gradient_leaves_weights"])
+def test_invariant_checks_catch_a_drifting_optimizer(check):
+    """An optimizer that moves every weight by +0.01 per step whatever lr and g are is caught on every case;
+    Keras's SGD passes."""
+    tf = kc.tf()
+    drifting = sgd_variant(lambda g, v, lr: v.assign_add(tf.ones_like(v) * tf.cast(0.01, v.dtype)))
+    _caught(drifting, check, label="teeth>drift")
+    _passes("SGD", check)
+
+
+def test_descent_check_catches_an_ascending_optimizer():
+    """``w += lr * g`` raises a convex quadratic on every case (a constant drift would only on some);
+    Keras's SGD passes."""
+    tf = kc.tf()
+    ascending = sgd_variant(lambda g, v, lr: v.assign_add(tf.cast(lr, v.dtype) * tf.cast(g, v.dtype)))
+    _caught(ascending, "check_small_step_decreases_quadratic", label="teeth>ascent")
+    _passes("SGD", "check_small_step_decreases_quadratic")
+
+
+@pytest.mark.parametrize("coupled", ["Adafactor", "Lamb"])
+def test_elementwise_check_catches_a_coupling_rule_tagged_elementwise(coupled):
+    """Adafactor (factored moments, RMS clipping) and LAMB (per-variable trust ratio) claimed element-wise fail."""
+    specs = builtins.optimizer_specs()
+    if coupled not in specs:
+        pytest.skip(f"{coupled} is not in this Keras (the spec list follows kc.public_optimizer_names())")
+    spec = specs[coupled]
+    claimed = dataclasses.replace(spec, tags=(spec.tags - {"factored", "layerwise"}) | {"elementwise"},
+                                  expected_failures={})
+    case = {"shapes": [[3, 4]], "dtype": "float64", "seed": 5, "grad_scale": 1.0, "lr": 0.125,
+            "hp": dict(spec.defaults, learning_rate=None), "steps": 4}
+    case["hp"].pop("learning_rate")
+    with pytest.raises(CheckFailure, match="rows vs 3 separate variables") as info:
+        all_checks()["check_elementwise"].func(claimed, case)
+    assert info.value.evidence.check == "check_elementwise"
+
+
+def test_elementwise_check_passes_an_elementwise_rule_on_the_same_case():
+    case = {"shapes": [[3, 4]], "dtype": "float64", "seed": 5, "grad_scale": 1.0, "lr": 0.125,
+            "hp": dict(HP["Adam"]), "steps": 4}
+    assert all_checks()["check_elementwise"].func(builtins.optimizer("Adam"), case).passed
