@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fast.plugin_site import FakeEP, numpy_normal, only_entry_points, sleeper
+from common.plugin_site import FakeEP, numpy_normal, only_entry_points, sleeper
 from initcheck.cli import main
 from initcheck.laws import Constant, Normal
 from initcheck.spec import InitializerSpec

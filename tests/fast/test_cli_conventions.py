@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fast.plugin_site import FakeEP, only_entry_points, write_site
+from common.plugin_site import FakeEP, only_entry_points, write_site
 from initcheck import __version__
 from initcheck.cli import EXIT_CODES, build_parser, main
 from initcheck.laws import Normal

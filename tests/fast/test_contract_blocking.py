@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fast.plugin_site import PLUGIN_FILE_MARKER, numpy_normal
+from common.plugin_site import PLUGIN_FILE_MARKER, numpy_normal
 from initcheck import battery
 from initcheck.checks import CONTRACTS, all_checks
 from initcheck.laws import Normal
@@ -129,7 +129,7 @@ def test_a_correct_optimizer_passes_its_contract():
 
 
 def test_under_pytest_one_failure_and_short_output(pytester, monkeypatch):
-    from fast.plugin_site import write_site
+    from common.plugin_site import write_site
 
     site = write_site(pytester.path, {"raises-plugin": ("raises_plugin", """
         def bad(seed):

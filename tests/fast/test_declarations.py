@@ -14,7 +14,7 @@ import warnings
 
 import pytest
 
-from fast.plugin_site import FakeEP, numpy_normal, only_entry_points
+from common.plugin_site import FakeEP, numpy_normal, only_entry_points
 from initcheck import battery
 from initcheck.builtin import findings
 from initcheck.checks import all_checks, check_names

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 
-from fast.plugin_site import numpy_normal, shape_fan_uniform
+from common.plugin_site import numpy_normal, shape_fan_uniform
 from initcheck import battery
 from initcheck.builtin.findings import FAN_TRANSPOSE, MHA_SEEDED_CLONE, SHAPE_FANS
 from initcheck.checks import all_checks

@@ -8,7 +8,7 @@ alphabetically first ran in place of the other, which was blamed.
 
 from __future__ import annotations
 
-from fast.plugin_site import FakeEP, only_entry_points, write_site
+from common.plugin_site import FakeEP, only_entry_points, write_site
 from initcheck import battery
 from initcheck.cli import main
 from initcheck.laws import Constant

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from fast.plugin_site import write_site
+from common.plugin_site import write_site
 
 PLUGINS = {
     "idplugin": ("idplugin", """

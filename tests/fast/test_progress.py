@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from fast.plugin_site import FakeEP, numpy_normal, only_entry_points
+from common.plugin_site import FakeEP, numpy_normal, only_entry_points
 from initcheck import cli
 from initcheck.laws import Normal
 from initcheck.spec import InitializerSpec

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from fast.plugin_site import CLI_ENV, run_cli, write_site
+from common.plugin_site import CLI_ENV, run_cli, write_site
 
 PLUGINS = {
     # "a-..." sorts first: the hang comes before the good plugin, which must still run.
