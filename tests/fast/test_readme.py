@@ -44,6 +44,7 @@ EXCEPTED: dict[str, str] = {
     "python benchmarks/ratios.py .benchmarks/run.json": "reads the benchmark run above",
     "pytest -m slow": "long run: calibration and 56-seed convergence cells",
     "INITCHECK_PROFILE=thorough initcheck check": "long run: 10x the examples of the whole battery",
+    "initcheck findings --verify": "long run: every reproduction in its own interpreter (a TensorFlow import each)",
 }
 
 
