@@ -105,7 +105,9 @@ def time_limit(seconds: Optional[float]) -> Iterator[None]:
         raise CheckTimeout(float(seconds))  # type: ignore[arg-type]
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]
+    # Re-fire every second after the limit: an alarm that lands in a callback whose exceptions Python
+    # ignores (a gc callback, a __del__) is lost, the next one is not.
+    signal.setitimer(signal.ITIMER_REAL, float(seconds), 1.0)  # type: ignore[arg-type]
     try:
         yield
     finally:
