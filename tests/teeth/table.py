@@ -207,6 +207,13 @@ def _optimizer() -> list[Row]:
         rows.append(Row(check, wrong, "the built-in Keras spec", node, node))
     clipping = f"{_O}test_wrong_optimizer_is_caught[check_clipping-momentum_twice]"
     drift = _O + "test_invariant_checks_catch_a_drifting_optimizer[{}]"
+    contract = "tests/teeth/test_optimizer_contract.py::"
+    rows += [Row("check_optimizer_contract", wrong, "Keras SGD", f"{contract}test_contract_catches[{node}]",
+                 f"{contract}test_contract_passes_keras_sgd")
+             for node, wrong in (("factory raises", "optimizer whose factory raises"),
+                                 ("step raises", "optimizer whose apply_gradients raises"),
+                                 ("NaN after one step", "SGD with a NaN learning rate (NaN weights after one step)"),
+                                 ("inf after one step", "optimizer that sets the weights to inf"))]
     rows += [
         Row("check_clipping", "SGD accepting clipnorm with global_clipnorm (drops one)", "Keras SGD",
             _O + "test_clip_check_catches_accepted_conflict", clipping),
@@ -214,18 +221,6 @@ def _optimizer() -> list[Row]:
             "SGD applying both clips, in either order",
             "tests/teeth/test_clip_combinations.py::test_check_clipping_runs_the_documented_combinations",
             "tests/teeth/test_clip_combinations.py::test_check_clipping_runs_the_documented_combinations"),
-        Row("check_optimizer_contract", "optimizer whose factory raises", "Keras SGD",
-            "tests/teeth/test_optimizer_contract.py::test_contract_catches[factory raises]",
-            "tests/teeth/test_optimizer_contract.py::test_contract_passes_keras_sgd"),
-        Row("check_optimizer_contract", "optimizer whose apply_gradients raises", "Keras SGD",
-            "tests/teeth/test_optimizer_contract.py::test_contract_catches[step raises]",
-            "tests/teeth/test_optimizer_contract.py::test_contract_passes_keras_sgd"),
-        Row("check_optimizer_contract", "SGD with a NaN learning rate (NaN weights after one step)", "Keras SGD",
-            "tests/teeth/test_optimizer_contract.py::test_contract_catches[NaN after one step]",
-            "tests/teeth/test_optimizer_contract.py::test_contract_passes_keras_sgd"),
-        Row("check_optimizer_contract", "optimizer that sets the weights to inf", "Keras SGD",
-            "tests/teeth/test_optimizer_contract.py::test_contract_catches[inf after one step]",
-            "tests/teeth/test_optimizer_contract.py::test_contract_passes_keras_sgd"),
         Row("check_config_round_trip", "SGD whose get_config drops momentum", "Keras SGD",
             _O + "test_config_round_trip_catches_a_forgotten_hyperparameter",
             _O + "test_config_round_trip_catches_a_forgotten_hyperparameter"),
