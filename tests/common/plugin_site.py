@@ -40,7 +40,7 @@ from initcheck import ExpectedFailure, InitializerSpec, Normal, Uniform
 def numpy_normal(seed):
     def init(shape, dtype=None):
         rng = np.random.default_rng(seed)
-        return rng.normal(0.0, 1.0, size=tuple(shape)).astype(dtype or "float32")
+        return rng.normal(0.0, 1.0, size=tuple(shape)).astype(dtype_name(dtype))
     return init
 
 def make(name, factory, **kw):
@@ -49,7 +49,7 @@ def make(name, factory, **kw):
     return InitializerSpec(name=name, factory=factory, law=Normal(std=1.0), **kw)
 
 def constant(seed):
-    return lambda shape, dtype=None: np.full(tuple(shape), 0.5, dtype=dtype or "float32")
+    return lambda shape, dtype=None: np.full(tuple(shape), 0.5, dtype=dtype_name(dtype))
 
 #: A quick good spec: a constant (few checks, no statistics).
 QUICK = InitializerSpec(name="Half", factory=constant, law=__import__("initcheck").Constant(0.5),
@@ -125,9 +125,14 @@ def numpy_normal(seed: Optional[int], std: float = 1.0) -> Any:
     """Seeded N(0, std^2) (the same values on every call of one instance)."""
     def init(shape: Any, dtype: Any = None) -> np.ndarray:
         rng = np.random.default_rng(seed)
-        return rng.normal(0.0, std, size=tuple(shape)).astype(str(dtype or "float32"))
+        return rng.normal(0.0, std, size=tuple(shape)).astype(dtype_name(dtype))
 
     return init
+
+
+def dtype_name(dtype: Any) -> str:
+    """A NumPy dtype name for what a layer passes: None, a string, or a TensorFlow DType (Keras 2)."""
+    return str(getattr(dtype, "name", dtype) or "float32")
 
 
 def _shape_fan_in(shape: tuple) -> int:
@@ -140,7 +145,7 @@ def shape_fan_uniform(seed: Optional[int], scale: float = 1.0) -> Any:
     def init(shape: Any, dtype: Any = None) -> np.ndarray:
         limit = np.sqrt(3.0 * scale / max(1, _shape_fan_in(tuple(shape))))
         rng = np.random.default_rng(seed)
-        return rng.uniform(-limit, limit, size=tuple(shape)).astype(str(dtype or "float32"))
+        return rng.uniform(-limit, limit, size=tuple(shape)).astype(dtype_name(dtype))
 
     return init
 
@@ -152,7 +157,7 @@ def sleeper(seconds: float) -> Any:
             import time
 
             time.sleep(seconds)
-            return np.zeros(tuple(shape), dtype=str(dtype or "float32"))
+            return np.zeros(tuple(shape), dtype=dtype_name(dtype))
 
         return init
 

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 
-from common.plugin_site import numpy_normal, shape_fan_uniform
+from common.plugin_site import dtype_name, numpy_normal, shape_fan_uniform
 from initcheck import battery
 from initcheck.builtin.findings import FAN_TRANSPOSE, MHA_SEEDED_CLONE, SHAPE_FANS
 from initcheck.checks import all_checks
@@ -89,7 +89,7 @@ def _stride1_true_fans(seed):
     def init(shape, dtype=None):
         fan_in = shape[-1] * math.prod(shape[:-2])
         limit = math.sqrt(3.0 / fan_in)
-        return np.random.default_rng(seed).uniform(-limit, limit, size=tuple(shape)).astype(dtype or "float32")
+        return np.random.default_rng(seed).uniform(-limit, limit, size=tuple(shape)).astype(dtype_name(dtype))
 
     return init
 
@@ -116,7 +116,7 @@ def _correlated(seed):
         calls[0] += 1
         base = np.random.default_rng(seed).normal(size=tuple(shape))
         noise = np.random.default_rng([seed, calls[0]]).normal(size=tuple(shape))
-        return (math.sqrt(0.5) * base + math.sqrt(0.5) * noise).astype(dtype or "float32")
+        return (math.sqrt(0.5) * base + math.sqrt(0.5) * noise).astype(dtype_name(dtype))
 
     return init
 
