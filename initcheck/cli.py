@@ -3,6 +3,8 @@
     initcheck check [--select P] [--exclude P] [--check NAME ...] [--kind K]
                     [--profile ci|thorough] [--false-fail P] [--json FILE]
     initcheck check --select SPEC --check NAME --case JSON   # replay one case
+    initcheck check ... --report DIR        # also write the HTML report (DIR/index.html)
+    initcheck report results.json -o DIR    # the HTML report of a saved --json (runs nothing, no TensorFlow)
     initcheck list
 
 Exit status: 0 all passed (expected failures included), 1 a failure, an
@@ -19,11 +21,9 @@ from collections import Counter, OrderedDict
 from typing import Any, Optional, Sequence
 
 from .battery import apply_budget, default_profile
+from .reports.results import BAD, STATUSES
 
 __all__ = ["main", "build_parser"]
-
-STATUSES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
-BAD = ("failed", "error", "xpassed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--false-pass", type=float, default=None, metavar="P", help="false-pass rate (1e-6)")
     chk.add_argument("--json", default=None, metavar="FILE", help="write every outcome and its evidence here")
     chk.add_argument("-v", "--verbose", action="store_true", help="print every failure's evidence")
+    chk.add_argument("--report", default=None, metavar="DIR",
+                     help="also write the HTML report (index.html, one page per spec, figures) into DIR")
+    rep = sub.add_parser("report", help="write the HTML report of a saved `initcheck check --json` file")
+    rep.add_argument("results", metavar="RESULTS_JSON", help="the file `initcheck check --json` wrote")
+    rep.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write index.html into")
     lst = sub.add_parser("list", help="list registered specs, their checks and load errors")
     common(lst)
     from .reports.tf_matrix import add_parser as _add_matrix
@@ -85,6 +90,8 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from . import battery
 
     profile = args.profile or default_profile()
+    if args.report:
+        _require_report(parser)
     case = None
     if args.case is not None:
         if not args.check or len(args.check) != 1:
@@ -138,17 +145,55 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     summary = ", ".join(f"{totals[s]} {s}" for s in STATUSES if totals[s]) or "nothing ran"
     print(f"{len(by_spec)} specs, {len(items)} checks: {summary}; {len(registry.errors)} load errors "
           f"in {time.perf_counter() - start:.1f}s (profile {profile})")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            from . import keras_compat
+    if args.json or args.report:
+        doc = _results(profile, outcomes, registry, time.perf_counter() - start)
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=1)
+        if args.report:
+            from .reports.html import render
 
-            json.dump({"profile": profile, "versions": dict(keras_compat.versions()),
-                       "outcomes": [{"spec": o.item.qualname, "check": o.item.check.name, "status": o.status,
-                                     "seconds": round(o.seconds, 3), "message": o.message,
-                                     "evidence": [e.to_dict() for e in o.evidence]} for o in outcomes],
-                       "load_errors": [err.describe() for err in registry.errors]}, fh, indent=1)
+            print(f"report: {render(doc, args.report)}")
     bad = any(totals[s] for s in BAD) or bool(registry.errors)
     return 1 if bad else 0
+
+
+def _results(profile: str, outcomes: list, registry: Any, seconds: float) -> dict:
+    """The run as the results document (:mod:`initcheck.reports.results`), shared with the pytest plugin."""
+    from . import keras_compat, stats
+    from .battery import expected_failure_for
+    from .reports.results import outcome_record, results_document
+
+    records = [outcome_record(o.item.qualname, o.item.check, o.status, o.seconds, o.message, o.evidence,
+                              expected_failure_for(o.item) if o.status in ("xfailed", "xpassed") else None)
+               for o in outcomes]
+    return results_document(profile, keras_compat.versions(), records, [err.describe() for err in registry.errors],
+                            seconds, stats.budget().describe())
+
+
+def _require_report(parser: argparse.ArgumentParser) -> None:
+    """Stop before running anything when the report's extra is missing."""
+    from .reports.html import MissingExtra, require
+
+    try:
+        require()
+    except MissingExtra as exc:
+        parser.error(str(exc))
+
+
+def _cmd_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``initcheck report``: render a saved results document (imports no TensorFlow, runs no check)."""
+    from .reports.results import read_results
+
+    _require_report(parser)
+    try:
+        results = read_results(args.results)
+    except ValueError as exc:
+        parser.error(str(exc))
+    from .reports.html import render
+
+    print(f"report: {render(results, args.output)}")
+    return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -165,6 +210,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _run_convergence(args)
     if args.command == "list":
         return _cmd_list(args)
+    if args.command == "report":
+        return _cmd_report(args, parser)
     return _cmd_check(args, parser)
 
 

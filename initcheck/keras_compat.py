@@ -152,7 +152,7 @@ def versions() -> Mapping[str, str]:
 
 
 def versions_from_metadata() -> Mapping[str, str]:
-    """``{"tensorflow": ..., "keras": ...}`` like :func:`versions`, read from package metadata only.
+    """``{"tensorflow", "keras", "keras_api"}`` like :func:`versions`, read from package metadata only.
 
     No TensorFlow import: capability tags that hold only for some Keras
     versions are resolved with it at collection time, when importing
@@ -174,6 +174,7 @@ def versions_from_metadata() -> Mapping[str, str]:
         out["tensorflow"] = tfv
     if kv:
         out["keras"] = kv
+        out["keras_api"] = "2" if kv.split(".")[0] in ("2", "1") else "3"
     return out
 
 

@@ -9,7 +9,10 @@ Two faces of one thing:
   option) is given; then every registered spec gets one item per applicable
   check, named ``test_initializer[keras>GlorotUniform-check_seed_contract]``
   so that ``-k`` selects them, and every plugin that failed to load gets one
-  failing ``test_plugin_load[distribution:entry point]`` item.
+  failing ``test_plugin_load[distribution:entry point]`` item.  With
+  ``--initcheck-report DIR`` the outcomes and their evidence become the HTML
+  report of :mod:`initcheck.reports.html`, under ``pytest -n`` (xdist) too:
+  each item's record travels to the controller on its test report.
 * **For plugin authors' own tests**: :func:`parametrize_with_checks` runs the
   battery on your specs inside your test suite, with known differences
   declared as strict expected failures; :func:`xfail_where` marks one of your
@@ -37,7 +40,8 @@ import pytest
 from .battery import apply_budget, default_profile
 from .checks import FAMILIES
 
-__all__ = ["parametrize_with_checks", "BoundCheck", "xfail_where", "InitcheckItem", "LoadErrorItem"]
+__all__ = ["parametrize_with_checks", "BoundCheck", "xfail_where", "InitcheckItem", "LoadErrorItem",
+           "ReportCollector"]
 
 
 # ====================================================================== the pytest plugin
@@ -58,6 +62,8 @@ def pytest_addoption(parser: Any) -> None:
                     help="false-fail budget for the whole run (default 1e-6)")
     group.addoption("--initcheck-false-pass", type=float, default=None, metavar="P",
                     help="false-pass rate at the named smallest discrepancy (default 1e-6)")
+    group.addoption("--initcheck-report", default=None, metavar="DIR",
+                    help="write the HTML report of the battery's outcomes into DIR (pip install \"initcheck[report]\")")
     parser.addini("initcheck", type="bool", default=False, help="run the initcheck battery (like --initcheck)")
 
 
@@ -72,6 +78,14 @@ def pytest_configure(config: Any) -> None:
         apply_budget(config.getoption("initcheck_false_fail"), config.getoption("initcheck_false_pass"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if config.getoption("initcheck_report", None) and _enabled(config):
+        from .reports.html import MissingExtra, require
+
+        try:
+            require()
+        except MissingExtra as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(ReportCollector(config), "initcheck-report")
 
 
 def _enabled(config: Any) -> bool:
@@ -97,7 +111,7 @@ class InitcheckItem(pytest.Item):
     def runtest(self) -> None:
         from .battery import execute
 
-        execute(self.battery_item, self.profile)
+        self.evidence = execute(self.battery_item, self.profile)
 
     def repr_failure(self, excinfo: Any, style: Optional[str] = None) -> Any:
         from .checks.evidence import CheckFailure
@@ -156,6 +170,100 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list) -> Non
         node.add_marker(getattr(pytest.mark, f"initcheck_{bitem.check.family}"))
         new.append(node)
     items.extend(new)
+
+
+# ---------------------------------------------------------------------- the report (--initcheck-report)
+
+class ReportCollector:
+    """``--initcheck-report DIR``: collect every battery outcome with its evidence, write the report at the end.
+
+    Registered only when asked for.  A record is made where the item ran
+    (a worker under ``pytest -n``), rides on its test report as a user
+    property, and is collected where the reports arrive (the controller, or
+    the one process): one path for both.  The property is taken off again
+    there, so no evidence reaches JUnit XML.
+    """
+
+    PROPERTY = "initcheck_record"
+
+    def __init__(self, config: Any):
+        self.config = config
+        self.worker = hasattr(config, "workerinput")
+        self.records: list[dict] = []
+        self.load_errors: list[str] = []
+        self.path: Any = None
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> Any:
+        outcome = yield  # the outermost wrapper: pytest's xfail handling has shaped the report already
+        rep = outcome.get_result()
+        if call.when != "call" and not (call.when == "setup" and not rep.passed):
+            return
+        import json
+
+        if isinstance(item, InitcheckItem):
+            rep.user_properties.append((self.PROPERTY, json.dumps(_record(item, rep, call), default=str)))
+        elif isinstance(item, LoadErrorItem):
+            rep.user_properties.append((self.PROPERTY, json.dumps({"load_error": item.load_error.describe()})))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if self.worker:
+            return  # xdist sends this report, property included, to the controller
+        import json
+
+        kept = []
+        for name, value in report.user_properties:
+            if name != self.PROPERTY:
+                kept.append((name, value))
+                continue
+            record = json.loads(value)
+            if "load_error" in record:
+                self.load_errors.append(record["load_error"])
+            else:
+                self.records.append(record)
+        report.user_properties = kept
+
+    def pytest_sessionfinish(self, session: Any) -> None:
+        if self.worker or not (self.records or self.load_errors):
+            return
+        from . import keras_compat, stats
+        from .reports.html import render
+        from .reports.results import results_document
+
+        doc = results_document(_profile(self.config), keras_compat.versions_from_metadata(), self.records,
+                               self.load_errors, sum(r["seconds"] for r in self.records),
+                               stats.budget().describe())
+        self.path = render(doc, self.config.getoption("initcheck_report"))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.path:
+            terminalreporter.write_line(f"initcheck report: {self.path}")
+
+
+def _record(item: Any, rep: Any, call: Any) -> dict:
+    """The outcome of one battery item, as the CLI's results document records it."""
+    from .battery import expected_failure_for
+    from .checks.evidence import CheckFailure
+    from .reports.results import outcome_record
+
+    exc = call.excinfo.value if call.excinfo is not None else None
+    xf = expected_failure_for(item.battery_item)
+    evidence = [exc.evidence] if isinstance(exc, CheckFailure) else list(getattr(item, "evidence", None) or [])
+    if rep.skipped and hasattr(rep, "wasxfail"):
+        status = "xfailed"
+        message = (str(exc) if exc is not None else "") + (f"\n  expected failure: {xf.reason}" if xf else "")
+    elif rep.skipped:
+        status, message = "skipped", str(getattr(exc, "msg", None) or exc or "")
+    elif rep.failed and str(rep.longrepr).startswith("[XPASS(strict)]"):
+        status, message = "xpassed", f"declared expected failure did not happen (strict): {xf.reason if xf else ''}"
+    elif rep.passed:
+        status, message = "passed", ""
+    else:
+        status = "failed" if isinstance(exc, AssertionError) else "error"
+        message = str(exc) if exc is not None else str(rep.longrepr)
+    return outcome_record(item.battery_item.qualname, item.battery_item.check, status, call.duration, message,
+                          evidence, xf if status in ("xfailed", "xpassed") else None)
 
 
 # ====================================================================== in your own tests

@@ -1,5 +1,12 @@
 """Reports: readable summaries of what the battery found.
 
+* :mod:`.results` -- the results document of a run (``initcheck check --json``),
+  built by the CLI and the pytest plugin alike; cheap to import;
+* :mod:`.html` -- the static HTML report of a results document
+  (``initcheck check --report``, ``initcheck report``, ``pytest --initcheck-report``),
+  with :mod:`.figures`, what to draw for an outcome and how (Matplotlib);
 * :mod:`.tf_matrix` -- the TensorFlow matrix table (environment x spec) from
   the tox environments' JUnit XML (``initcheck matrix``).
+
+Nothing here imports TensorFlow: a report is rendered from files.
 """

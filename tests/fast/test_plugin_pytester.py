@@ -7,62 +7,32 @@ its distribution, while the good one passes.
 """
 
 import os
-import textwrap
 
 import pytest
-
-COMMON = '''
-import numpy as np
-from initcheck import InitializerSpec
-from initcheck.laws import Normal
-
-def numpy_normal(seed):
-    def init(shape, dtype=None):
-        rng = np.random.default_rng(seed)
-        return rng.normal(0.0, 1.0, size=tuple(shape)).astype(dtype or "float32")
-    return init
-
-def make(name, factory, **kw):
-    kw.setdefault("dtypes", ("float32", "float64"))
-    kw.setdefault("unseeded_repeat", "different")
-    return InitializerSpec(name=name, factory=factory, law=Normal(std=1.0), **kw)
-'''
+from common.plugin_site import write_site
 
 PLUGINS = {
-    # distribution: (module name, module body, entry point value)
-    "good-plugin": ("good_plugin", "SPEC = make('Good', numpy_normal)", "good_plugin:SPEC"),
-    "broken-import": ("broken_import", "import a_module_that_does_not_exist", "broken_import:SPEC"),
-    "invalid-spec": ("invalid_spec", "SPEC = InitializerSpec(name='Invalid', factory=numpy_normal, "
-                                     "law=Normal(std=-2.0))", "invalid_spec:SPEC"),
+    # distribution: (module name, module body); the entry point is module:SPEC
+    "good-plugin": ("good_plugin", "SPEC = make('Good', numpy_normal())"),
+    "broken-import": ("broken_import", "import a_module_that_does_not_exist"),
+    "invalid-spec": ("invalid_spec", "SPEC = InitializerSpec(name='Invalid', factory=numpy_normal(), "
+                                     "law=Normal(std=-2.0))"),
     "raises-plugin": ("raises_plugin", "def bad(seed):\n    def init(shape, dtype=None):\n"
                                        "        raise ValueError('kaboom')\n    return init\n"
-                                       "SPEC = make('Raiser', bad)", "raises_plugin:SPEC"),
+                                       "SPEC = make('Raiser', bad)"),
     "wrong-shape": ("wrong_shape", "def bad(seed):\n    return lambda shape, dtype=None: "
-                                   "numpy_normal(seed)((1,) + tuple(shape), dtype)\n"
-                                   "SPEC = make('WrongShape', bad)", "wrong_shape:SPEC"),
+                                   "numpy_normal()(seed)((1,) + tuple(shape), dtype)\n"
+                                   "SPEC = make('WrongShape', bad)"),
     "nan-plugin": ("nan_plugin", "def bad(seed):\n    return lambda shape, dtype=None: "
                                  "np.full(tuple(shape), np.nan, dtype=dtype or 'float32')\n"
-                                 "SPEC = make('NaNs', bad)", "nan_plugin:SPEC"),
+                                 "SPEC = make('NaNs', bad)"),
 }
-
-
-def _write_site(root, plugins):
-    site = root / "site"
-    site.mkdir()
-    (site / "plugin_common.py").write_text(COMMON)
-    for dist, (module, body, value) in plugins.items():
-        (site / f"{module}.py").write_text("from plugin_common import *\n" + textwrap.dedent(body) + "\n")
-        info = site / f"{module}-0.1.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-        (info / "entry_points.txt").write_text(f"[initcheck.initializers]\nspec = {value}\n")
-    return site
 
 
 @pytest.fixture
 def run_with(pytester, monkeypatch):
     def run(plugins, *args):
-        site = _write_site(pytester.path, plugins)
+        site = write_site(pytester.path, plugins)
         monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
         return pytester.runpytest_subprocess(
             "--initcheck", "--initcheck-exclude=initcheck,initcheck-example",
@@ -98,9 +68,8 @@ def test_declared_expected_failure_is_strict(run_with):
     plugins = {
         "xfail-plugin": ("xfail_plugin",
                          "from initcheck.spec import ExpectedFailure\n"
-                         "SPEC = make('Declared', numpy_normal, expected_failures={'check_seed_contract': "
-                         "ExpectedFailure('claims a bug that is not there', evidence='none')})",
-                         "xfail_plugin:SPEC"),
+                         "SPEC = make('Declared', numpy_normal(), expected_failures={'check_seed_contract': "
+                         "ExpectedFailure('claims a bug that is not there', evidence='none')})"),
     }
     result = run_with(plugins)
     # the check passes, so the strict xfail turns into a failure (XPASS(strict))
