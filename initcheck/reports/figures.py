@@ -341,11 +341,13 @@ def _panel_layers(ax: Any, rows: Sequence[dict]) -> None:
 
 def _layer_variance(plt: Any, p: dict) -> Any:
     rows = p["rows"]
-    fig, ax = plt.subplots(figsize=(7.6, max(2.3, 0.42 * len(rows) + 1.3)))
-    fig.subplots_adjust(left=0.34, right=0.97, top=0.86, bottom=0.2)
+    label_w = 0.2 + 0.062 * max(len(r["label"]) + (0 if r["passed"] else 10) for r in rows)
+    plot_w, legend_w, plot_h, top, bottom = 3.4, 2.3, max(0.8, 0.34 * len(rows)), 0.35, 0.55
+    width, height = label_w + plot_w + legend_w, top + plot_h + bottom
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes((label_w / width, bottom / height, plot_w / width, plot_h / height))
     _panel_layers(ax, rows)
-    _legend(ax, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7)
-    fig.subplots_adjust(right=0.72)
+    _legend(ax, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7)
     return fig
 
 
@@ -469,6 +471,8 @@ def _propagation(plt: Any, p: dict) -> Any:
 
 
 def _panel_trajectory(ax: Any, curves: Sequence[dict], legend: bool) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     for k, c in enumerate(curves):
         # An exact zero (the initial weights, identical by construction) has no place on a log axis.
         y = [(float(v) if float(v) > 0 else float("nan")) if _num(v) is not None else 1e3
@@ -484,6 +488,7 @@ def _panel_trajectory(ax: Any, curves: Sequence[dict], legend: bool) -> None:
             ax.plot(steps, y, "-o", ms=3, lw=1, color=COLORS["passed"] if ok else COLORS["failed"],
                     alpha=0.55 if ok else 1.0)
     ax.axhline(1.0, color=COLORS["failed"], lw=1.1, ls="--", label="tolerance (final call)")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     ax.set_yscale("log")
     ax.set_xlabel("optimizer call")
     ax.set_ylabel("max |w − w_ref| / tolerance")
@@ -568,14 +573,14 @@ def _summary(plt: Any, p: dict) -> Any:
     rows, layers, modes = p.get("rows") or [], p.get("layers") or [], p.get("modes") or []
     panels: list[tuple[str, float, float]] = []  # (what, label width, plot width)
     if rows:
-        panels.append(("rows", 0.15 + 0.052 * max(len(r[0]) - 6 for r in rows), 3.0))
+        panels.append(("rows", 0.2 + 0.058 * max(len(r[0]) - 6 for r in rows), 3.0))
     if layers:
         panels.append(("layers", 0.15 + 0.058 * max(len(r["label"]) + (0 if r["passed"] else 10) for r in layers),
                        3.0))
     elif modes:
         panels.append(("modes", 0.75, 3.6))
     plot_h = max(2.0, 0.17 * max(len(rows), 1.6 * len(layers), 12))
-    legend_h = 0.85 if layers else 0.0
+    legend_h = 0.45 if layers else 0.0
     top, bottom, gap, right = 0.35, 0.55 + legend_h, 0.25, 0.2 if not modes else 2.0
     width = sum(lw + pw for _, lw, pw in panels) + gap * (len(panels) - 1) + right
     height = top + plot_h + bottom
@@ -588,8 +593,7 @@ def _summary(plt: Any, p: dict) -> Any:
             _panel_overview(ax, rows)
         elif what == "layers":
             _panel_layers(ax, layers)
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / plot_h - 0.06), ncol=2, fontsize=7,
-                      frameon=False)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / plot_h), ncol=2, fontsize=7, frameon=False)
         else:
             _panel_trajectory(ax, modes, legend=True)
             ax.set_title("trajectory error per mode (worst case of each check)")
@@ -621,7 +625,7 @@ def _bars(plt: Any, p: dict) -> Any:
                 va="top", family="monospace", transform=ax.transAxes)
         return fig
     fig, ax = plt.subplots(figsize=(7.4, max(1.9, 0.5 * len(rows) + 1.1)))
-    fig.subplots_adjust(left=0.32, right=0.97, top=0.84, bottom=0.22)
+    fig.subplots_adjust(left=0.32, right=0.82, top=0.84, bottom=0.22)
     ys = list(range(len(rows)))[::-1]
     for y, (name, s, thr) in zip(ys, rows):
         ax.barh(y + 0.18, max(abs(s), 1e-12), height=0.34,
@@ -636,7 +640,7 @@ def _bars(plt: Any, p: dict) -> Any:
     ax.set_yticks(ys)
     ax.set_yticklabels([r[0] for r in rows], fontsize=8)
     ax.set_title(f"{p.get('title', '')}: statistic vs threshold")
-    _legend(ax, loc="lower right")
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
