@@ -78,7 +78,9 @@ def pytest_configure(config: Any) -> None:
         apply_budget(config.getoption("initcheck_false_fail"), config.getoption("initcheck_false_pass"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if config.getoption("initcheck_report", None) and _enabled(config):
+    if config.getoption("initcheck_report", None):
+        if not _enabled(config):
+            raise pytest.UsageError("--initcheck-report reports the initcheck battery: add --initcheck")
         from .reports.html import MissingExtra, require
 
         try:

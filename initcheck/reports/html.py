@@ -321,7 +321,7 @@ def render(results: Mapping[str, Any], out_dir: Union[str, Path], *, figures: bo
     import jinja2
 
     from ..convergence.heatmap import rows_of
-    from .figures import layer_rows, summary_plan, worst
+    from .figures import layer_rows, plan, summary_plan, worst
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -360,9 +360,12 @@ def render(results: Mapping[str, Any], out_dir: Union[str, Path], *, figures: bo
         modes = [m for m in (_mode_curve(c) for c in checks if c["family"] == "optimizer") if m]
         summary = draw.add(summary_plan(name, [(c["check"], c["status"], c["closeness"]) for c in checks],
                                         layers, modes), slug, "summary")
-        for c in checks:
-            if _layer_check(c["check"]) and c["status"] not in ("passed", "skipped") and layers:
-                c["figure"], c["shared_figure"] = summary, True
+        for c in checks:  # a layer check that did not pass: the summary's layer chart, or its own figure
+            if _layer_check(c["check"]) and c["status"] not in ("passed", "skipped"):
+                mine = any(r["label"].split(" · ")[0] == c["check"].replace("check_layer_variance_", "")
+                           for r in layers)
+                c["figure"], c["shared_figure"] = (summary, True) if mine and summary else (
+                    draw.add(plan(c["check"], c["status"], c["evidence"], c["message"]), slug, c["check"]), False)
         verdict, vstatus = _verdict(counts)
         by_family: "OrderedDict[str, list]" = OrderedDict()
         for f in FAMILIES + tuple(sorted({c["family"] for c in checks} - set(FAMILIES))):

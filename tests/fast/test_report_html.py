@@ -289,6 +289,13 @@ def test_pytest_plugin_report_in_one_process_and_under_xdist(run, tmp_path):
     assert "initcheck_record" not in (tmp_path / "many.xml").read_text()  # no evidence in the JUnit XML
 
 
+def test_pytest_report_option_needs_the_battery(tmp_path):
+    (tmp_path / "tests").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path / "tests"),
+                           "--initcheck-report", str(tmp_path / "r")], capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 4 and "add --initcheck" in proc.stderr
+
+
 # ------------------------------------------------------------------ browser
 
 def _chromium() -> str:
