@@ -3,6 +3,8 @@
     initcheck check [--select P] [--exclude P] [--check GLOB ...] [--kind K]
                     [--profile ci|thorough] [--timeout S] [--json FILE] [--junitxml FILE] [-x | --maxfail N]
     initcheck check --select SPEC --check NAME --case JSON   # replay one case
+    initcheck check ... --report DIR        # also write the HTML report (DIR/index.html)
+    initcheck report results.json -o DIR    # the HTML report of a saved --json (runs nothing, no TensorFlow)
     initcheck list
     initcheck findings [--affected] [--json] | --repro ID | --verify | --markdown
 """
@@ -76,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="stop at the first failure")
     chk.add_argument("--maxfail", type=int, default=None, metavar="N", help="stop after N failures")
     chk.add_argument("-v", "--verbose", action="store_true", help="print every failure's whole evidence")
+    chk.add_argument("--report", default=None, metavar="DIR",
+                     help="also write the HTML report (index.html, one page per spec, figures) into DIR")
+    rep = sub.add_parser("report", help="write the HTML report of a saved `initcheck check --json` file")
+    rep.add_argument("results", metavar="RESULTS_JSON", help="the file `initcheck check --json` wrote")
+    rep.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write index.html into")
     lst = sub.add_parser("list", help="list registered specs, their checks and load errors")
     common(lst)
     from .reports.tf_matrix import add_parser as _add_matrix
@@ -145,9 +152,15 @@ class _Progress:
 
 
 def _record(outcome: Any) -> dict:
-    return {"spec": outcome.item.qualname, "check": outcome.item.check.name, "family": outcome.item.check.family,
-            "status": outcome.status, "seconds": round(outcome.seconds, 3), "message": outcome.message,
-            "reproduce": outcome.reproduce, "evidence": [e.to_dict() for e in outcome.evidence]}
+    """One outcome as the results document records it (:func:`initcheck.reports.results.outcome_record`)."""
+    from .battery import expected_failure_for
+    from .reports.results import outcome_record
+
+    xf = expected_failure_for(outcome.item) if outcome.status in ("xfailed", "xpassed") else None
+    record = outcome_record(outcome.item.qualname, outcome.item.check, outcome.status, outcome.seconds,
+                            outcome.message, outcome.evidence, xf)
+    record["reproduce"] = outcome.reproduce
+    return record
 
 
 def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -156,6 +169,8 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
     battery.reset_run_state()  # one run per command (main() may be called more than once in a process)
     profile = args.profile or default_profile()
+    if args.report:
+        _require_report(parser)
     case = None
     if args.case is not None:
         if not args.check or len(args.check) != 1:
@@ -188,16 +203,17 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     for it in items:
         by_spec.setdefault(it.qualname, []).append(it)
     json_out = junit = None
+    header = _header(profile, timeout) if (args.json or args.report) else {}
     if args.json:
         from . import keras_compat
         from .reports.results import JsonStream
 
-        json_out = JsonStream(args.json, {"profile": profile, "versions": dict(keras_compat.versions()),
-                                          "timeout": timeout})
+        json_out = JsonStream(args.json, header)
     if args.junitxml:
         from .reports.results import JUnitStream
 
         junit = JUnitStream(args.junitxml)
+    records: Optional[list] = [] if args.report else None
     totals: Counter = Counter()
     families: "OrderedDict[str, Counter]" = OrderedDict()
     family_seconds: Counter = Counter()
@@ -217,8 +233,12 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 counts[outcome.status] += 1
                 families.setdefault(it.check.family, Counter())[outcome.status] += 1
                 family_seconds[it.check.family] += outcome.seconds
-                if json_out:
-                    json_out.add(_record(outcome))
+                if json_out or records is not None:
+                    record = _record(outcome)
+                    if json_out:
+                        json_out.add(record)
+                    if records is not None:
+                        records.append(record)
                 if junit:
                     junit.add(qual, it.check.name, outcome.status, outcome.seconds, outcome.message)
                 if outcome.status in BAD:
@@ -248,11 +268,20 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     print(f"{len(by_spec)} specs, {len(items)} checks: {summary}; {len(registry.errors)} load errors"
           f"{f', {len(registry.warnings)} load warnings' if registry.warnings else ''} "
           f"in {time.perf_counter() - start:.1f}s (profile {profile})")
+    elapsed = time.perf_counter() - start
     if json_out:
         json_out.close([e.describe() for e in registry.errors], [w.describe() for w in registry.warnings],
-                       interrupted=interrupted)
+                       interrupted=interrupted, seconds=elapsed)
     if junit:
         junit.close(interrupted=interrupted)
+    if args.report and records is not None:  # an interrupted run's report shows what ran
+        from .reports.html import render
+
+        doc = dict(header, outcomes=records, seconds=round(elapsed, 2),
+                   load_errors=[e.describe() for e in registry.errors],
+                   load_warnings=[w.describe() for w in registry.warnings], interrupted=interrupted,
+                   complete=not interrupted)
+        print(f"report: {render(doc, args.report)}")
     if interrupted:
         return 130
     bad = any(totals[s] for s in BAD) or bool(registry.errors)
@@ -270,6 +299,39 @@ def _print_spec(qual: str, width: int, counts: Counter, seconds: float, bad_outc
         print(f"     {o.status.upper()} {o.item.check.name}: {text}")
         if not verbose or "reproduce:" not in o.message:
             print(f"       replay: {o.reproduce}")
+def _header(profile: str, timeout: float) -> dict:
+    """The results document's header (:mod:`initcheck.reports.results`; the pytest plugin builds the same)."""
+    from . import keras_compat, stats
+    from .reports.results import results_document
+
+    doc = results_document(profile, keras_compat.versions(), [], [], budget=stats.budget().describe())
+    doc["timeout"] = timeout
+    return doc
+
+
+def _require_report(parser: argparse.ArgumentParser) -> None:
+    """Stop before running anything when the report's extra is missing."""
+    from .reports.html import MissingExtra, require
+
+    try:
+        require()
+    except MissingExtra as exc:
+        parser.error(str(exc))
+
+
+def _cmd_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``initcheck report``: render a saved results document (imports no TensorFlow, runs no check)."""
+    from .reports.results import read_results
+
+    _require_report(parser)
+    try:
+        results = read_results(args.results)
+    except ValueError as exc:
+        parser.error(str(exc))
+    from .reports.html import render
+
+    print(f"report: {render(results, args.output)}")
+    return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -290,6 +352,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _run_findings(args)
     if args.command == "list":
         return _cmd_list(args)
+    if args.command == "report":
+        return _cmd_report(args, parser)
     return _cmd_check(args, parser)
 
 

@@ -195,6 +195,7 @@ def versions_from_metadata(lookup: Optional[Callable[[str], Optional[str]]] = No
         out["tensorflow"] = tfv
     if kv:
         out["keras"] = kv
+        out["keras_api"] = "2" if kv.split(".")[0] in ("2", "1") else "3"
     return out
 
 

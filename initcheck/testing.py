@@ -13,6 +13,9 @@ Two faces of one thing:
   item per plugin in the selection that failed to load.  Being collected like
   any test, the items are counted by ``-k``/``-m``, re-run by ``--lf``/``--ff``,
   and a failing item's node id given back to pytest re-runs exactly that item.
+  With ``--initcheck-report DIR`` the outcomes and their evidence become the
+  HTML report of :mod:`initcheck.reports.html`, under ``pytest -n`` (xdist)
+  too: each item's record travels to the controller on its test report.
 * **For plugin authors' own tests**: :func:`parametrize_with_checks` runs the
   battery on your specs inside your test suite, with known differences
   declared as strict expected failures; :func:`xfail_where` marks one of your
@@ -42,7 +45,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 import pytest
 
 __all__ = ["parametrize_with_checks", "BoundCheck", "xfail_where", "InitcheckItem", "LoadErrorItem",
-           "BatteryCollector", "COLLECTOR_NAME"]
+           "BatteryCollector", "COLLECTOR_NAME", "ReportCollector"]
 
 #: Name of the collector node that holds the battery's items (the first part of their node ids).
 COLLECTOR_NAME = "initcheck"
@@ -75,6 +78,8 @@ def pytest_addoption(parser: Any) -> None:
     # Battery node ids given as arguments are rewritten into this option (see pytest_load_initial_conftests).
     group.addoption("--initcheck-id", action="append", default=None, metavar="NODEID", help=_suppressed())
     group.addoption("--initcheck-only", action="store_true", default=False, help=_suppressed())
+    group.addoption("--initcheck-report", default=None, metavar="DIR",
+                    help="write the HTML report of the battery's outcomes into DIR (pip install \"initcheck[report]\")")
     parser.addini("initcheck", type="bool", default=False, help="run the initcheck battery (like --initcheck)")
     parser.addini("initcheck_select", default="", help="initcheck: globs over spec names (like --initcheck-select)")
     parser.addini("initcheck_exclude", default="", help="initcheck: globs of specs to drop")
@@ -138,6 +143,8 @@ def _enabled(config: Any) -> bool:
 
 def pytest_configure(config: Any) -> None:
     if not _enabled(config):
+        if config.getoption("initcheck_report", None):
+            raise pytest.UsageError("--initcheck-report reports the initcheck battery: add --initcheck")
         return
     from .battery import apply_budget, reset_run_state
     from .checks import FAMILIES
@@ -154,6 +161,14 @@ def pytest_configure(config: Any) -> None:
 
     if _profile(config) not in PROFILES:
         raise pytest.UsageError(f"initcheck profile {_profile(config)!r}: expected one of {PROFILES}")
+    if config.getoption("initcheck_report", None):
+        from .reports.html import MissingExtra, require
+
+        try:
+            require()
+        except MissingExtra as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(ReportCollector(config), "initcheck-report")
 
 
 def pytest_ignore_collect(collection_path: Any, config: Any) -> Optional[bool]:
@@ -253,7 +268,8 @@ class InitcheckItem(pytest.Item):
     def runtest(self) -> None:
         from .battery import run_one
 
-        _report(run_one(self.battery_item, self.profile, timeout=self.timeout))
+        self.outcome = run_one(self.battery_item, self.profile, timeout=self.timeout)
+        _report(self.outcome)
 
     def repr_failure(self, excinfo: Any, style: Optional[str] = None) -> Any:
         if isinstance(excinfo.value, BatteryFailure):
@@ -283,6 +299,97 @@ class LoadErrorItem(pytest.Item):
 
 class PluginLoadFailed(Exception):
     """Raised by a :class:`LoadErrorItem`."""
+
+
+# ---------------------------------------------------------------------- the report (--initcheck-report)
+
+class ReportCollector:
+    """``--initcheck-report DIR``: collect every battery outcome with its evidence, write the report at the end.
+
+    Registered only when asked for.  A record is made where the item ran
+    (a worker under ``pytest -n``), rides on its test report as a user
+    property, and is collected where the reports arrive (the controller, or
+    the one process): one path for both.  The property is taken off again
+    there, so no evidence reaches JUnit XML.
+    """
+
+    PROPERTY = "initcheck_record"
+
+    def __init__(self, config: Any):
+        self.config = config
+        self.worker = hasattr(config, "workerinput")
+        self.records: list[dict] = []
+        self.load_errors: list[str] = []
+        self.path: Any = None
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> Any:
+        outcome = yield  # the outermost wrapper: pytest's xfail handling has shaped the report already
+        rep = outcome.get_result()
+        if call.when != "call" and not (call.when == "setup" and not rep.passed):
+            return
+        import json
+
+        if isinstance(item, InitcheckItem):
+            rep.user_properties.append((self.PROPERTY, json.dumps(_record(item, rep, call), default=str)))
+        elif isinstance(item, LoadErrorItem):
+            rep.user_properties.append((self.PROPERTY, json.dumps({"load_error": item.load_error.describe()})))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if self.worker:
+            return  # xdist sends this report, property included, to the controller
+        import json
+
+        kept = []
+        for name, value in report.user_properties:
+            if name != self.PROPERTY:
+                kept.append((name, value))
+                continue
+            record = json.loads(value)
+            if "load_error" in record:
+                self.load_errors.append(record["load_error"])
+            else:
+                self.records.append(record)
+        report.user_properties = kept
+
+    def pytest_sessionfinish(self, session: Any) -> None:
+        if self.worker or not (self.records or self.load_errors):
+            return
+        from . import keras_compat, stats
+        from .reports.html import render
+        from .reports.results import results_document
+
+        doc = results_document(_profile(self.config), keras_compat.versions_from_metadata(), self.records,
+                               self.load_errors, sum(r["seconds"] for r in self.records),
+                               stats.budget().describe())
+        self.path = render(doc, self.config.getoption("initcheck_report"))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.path:
+            terminalreporter.write_line(f"initcheck report: {self.path}")
+
+
+def _record(item: Any, rep: Any, call: Any) -> dict:
+    """The outcome of one battery item, as the CLI's results document records it.
+
+    The item keeps the battery's :class:`~initcheck.battery.Outcome` (its
+    status, message, evidence and replay command), so the record is the CLI's
+    record; only an item that never reached the battery (an error in pytest's
+    own setup) is described from pytest's report.
+    """
+    from .battery import expected_failure_for
+    from .reports.results import outcome_record
+
+    bitem = item.battery_item
+    outcome = getattr(item, "outcome", None)
+    if outcome is None:
+        return outcome_record(bitem.qualname, bitem.check, "error", call.duration, str(rep.longrepr), [])
+    xf = expected_failure_for(bitem) if outcome.status in ("xfailed", "xpassed") else None
+    record = outcome_record(bitem.qualname, bitem.check, outcome.status, outcome.seconds, outcome.message,
+                            outcome.evidence, xf)
+    record["reproduce"] = outcome.reproduce
+    return record
 
 
 # ====================================================================== in your own tests

@@ -42,6 +42,7 @@ from ..strategies import big_kernel_cases
 from . import register_check
 from ._sampling import Pool, case_shape, finite_values, pooled
 from .evidence import Evidence, ok, statistical_verdict
+from .figure_data import histogram_summary
 
 __all__ = [
     "law_at", "extreme_region", "iid_high",
@@ -104,19 +105,20 @@ def _marginal(spec: Any, case: dict, size: Callable[[stats.Plan], int], statisti
     return statistical_verdict(results, case, data, what)
 
 
-def _ks(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
-    _, x = finite_values(spec, case, n)
-    return [stats.ks_test(x, law.cdf, b.alpha, b.beta)], {}
+def _on_values(test: Callable[[np.ndarray, Law, Any], stats.TestResult]) -> Statistic:
+    """A statistic of the finite pooled values; its evidence keeps their histogram, ECDF and QQ figure."""
+
+    def statistic(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
+        _, x = finite_values(spec, case, n)
+        return [test(x, law, b)], {"figure": histogram_summary(x, law)}
+
+    return statistic
 
 
-def _variance(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
-    _, x = finite_values(spec, case, n)
-    return [stats.variance_test(x, law.mean(), law.variance(), law.excess_kurtosis(), b.alpha, b.beta)], {}
-
-
-def _mean(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
-    _, x = finite_values(spec, case, n)
-    return [stats.mean_test(x, law.mean(), math.sqrt(law.variance()), b.alpha, b.beta)], {}
+_ks = _on_values(lambda x, law, b: stats.ks_test(x, law.cdf, b.alpha, b.beta))
+_variance = _on_values(lambda x, law, b: stats.variance_test(x, law.mean(), law.variance(), law.excess_kurtosis(),
+                                                             b.alpha, b.beta))
+_mean = _on_values(lambda x, law, b: stats.mean_test(x, law.mean(), math.sqrt(law.variance()), b.alpha, b.beta))
 
 
 def _support(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:

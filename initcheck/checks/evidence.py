@@ -119,6 +119,8 @@ def format_evidence(evidence: Evidence) -> str:
     if evidence.case:
         lines.append("  case: " + json.dumps(_plain(evidence.case), sort_keys=True))
     for key, value in evidence.data.items():
+        if key == "figure":  # bounded arrays for the report's figures, not for reading
+            continue
         text = json.dumps(_plain(value), sort_keys=True)
         if len(text) > 400:
             text = text[:400] + " ..."

@@ -29,7 +29,7 @@ import numpy as np
 PLUGIN_FILE_MARKER = "PLUGIN_FILE_MARKER"
 
 __all__ = ["PLUGIN_FILE_MARKER", "COMMON", "write_site", "run_cli", "FakeEP", "only_entry_points", "numpy_normal", "shape_fan_uniform",
-           "sleeper", "CLI_ENV"]
+           "sleeper", "CLI_ENV", "dtype_name"]
 
 #: Module text every site plugin starts with (``from plugin_common import *``).
 COMMON = '''
@@ -37,11 +37,24 @@ import time
 import numpy as np
 from initcheck import ExpectedFailure, InitializerSpec, Normal, Uniform
 
+def dtype_name(dtype):
+    # what a layer passes (None, a string, or a TensorFlow DType on Keras 2) as a NumPy dtype name
+    return str(getattr(dtype, "name", dtype) or "float32")
+
 def numpy_normal(seed):
     def init(shape, dtype=None):
         rng = np.random.default_rng(seed)
         return rng.normal(0.0, 1.0, size=tuple(shape)).astype(dtype_name(dtype))
     return init
+
+def scaled_normal(std=1.0):
+    """factory(seed) -> init(shape, dtype): N(0, std^2) draws from NumPy, seeded."""
+    def factory(seed):
+        def init(shape, dtype=None):
+            rng = np.random.default_rng(seed)
+            return (std * rng.standard_normal(size=tuple(shape))).astype(dtype_name(dtype))
+        return init
+    return factory
 
 def make(name, factory, **kw):
     kw.setdefault("dtypes", ("float32", "float64"))
@@ -61,7 +74,9 @@ CLI_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def write_site(root: Path, plugins: Mapping[str, tuple], group: str = "initcheck.initializers") -> Path:
-    """``{distribution: (module, body, entry point value)}`` -> a directory of modules and dist-info folders.
+    """``{distribution: (module, body[, entry point value])}`` -> a directory of modules and dist-info folders.
+
+    The entry point value defaults to ``module:SPEC``.
 
     A 4th tuple element overrides the entry-point group; a list of values
     gives the distribution several entry points.
@@ -70,7 +85,8 @@ def write_site(root: Path, plugins: Mapping[str, tuple], group: str = "initcheck
     site.mkdir(exist_ok=True)
     (site / "plugin_common.py").write_text(COMMON)
     for dist, spec in plugins.items():
-        module, body, value = spec[:3]
+        module, body = spec[:2]
+        value = spec[2] if len(spec) > 2 else f"{module}:SPEC"
         grp = spec[3] if len(spec) > 3 else group
         (site / f"{module}.py").write_text("from plugin_common import *\n" + textwrap.dedent(body) + "\n")
         info = site / f"{module.replace('-', '_')}-0.1.dist-info"

@@ -70,7 +70,8 @@ def check_sparse_matches_dense(spec: Any, case: dict) -> Evidence:
     ref = reference(spec, case, dense, constant_lrs(case))
     compare_to_reference(spec, case, dense_run.weights[-1], ref, "dense run (control)")
     return compare_to_reference(spec, case, sparse_run.weights[-1], ref, "sparse (IndexedSlices) run",
-                                expected=dense_run.weights[-1])
+                                expected=dense_run.weights[-1], history=sparse_run.weights,
+                                reference_history=dense_run.weights)
 
 
 def _clip_cases(spec: Any) -> Any:
@@ -165,7 +166,7 @@ def check_clipping(spec: Any, case: dict) -> Evidence:
     option = {case["clip"]: case["threshold"]}
     run = run_keras(spec, case, keras_grads, options=option)
     return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case),
-                            f"{case['clip']}={case['threshold']}", **option)
+                            f"{case['clip']}={case['threshold']}", history=run.weights, **option)
 
 
 def _lr_cases(spec: Any) -> Any:
@@ -203,7 +204,7 @@ def check_learning_rate_forms(spec: Any, case: dict) -> Evidence:
     lr_form = {"float": "constant", "callable": "callable"}.get(form, "schedule")
     return expect_reference(spec, case, run.weights[-1], grads, lrs, f"learning rate as {form}",
                             extra={"learning_rates": lrs}, lr_computed=form in ("exponential", "piecewise"),
-                            learning_rate_form=lr_form)
+                            learning_rate_form=lr_form, history=run.weights)
 
 
 def _wd_cases(spec: Any) -> Any:
@@ -227,7 +228,7 @@ def check_weight_decay(spec: Any, case: dict) -> Evidence:
     return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case),
                             f"weight_decay={wd} (bias excluded: {case['exclude']})",
                             extra={"decay_convention": "w -= lr * weight_decay * w before the update"},
-                            weight_decay=wd, decay_mask=[True, not case["exclude"]])
+                            weight_decay=wd, decay_mask=[True, not case["exclude"]], history=run.weights)
 
 
 def _ema_cases(spec: Any) -> Any:
@@ -280,7 +281,7 @@ def check_accumulation_matches_mean_step(spec: Any, case: dict) -> Evidence:
                     raise fail(f"weights moved on micro-step {s + 1}, which is not an update step", case)
     return compare_to_reference(spec, case, run.weights[-1], ref,
                                 f"{len(grads)} calls with gradient_accumulation_steps={k}",
-                                {"updates": ref.trace.updates})
+                                {"updates": ref.trace.updates}, history=run.weights)
 
 
 def _ls_cases(spec: Any) -> Any:

@@ -27,7 +27,8 @@ def check_trajectory_matches_reference(spec: Any, case: dict) -> Evidence:
     """k >= 5 steps with gradients varied per coordinate and step equal the reference rule."""
     grads = gradient_sequence(case)
     run = run_keras(spec, case, grads)
-    return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case), f"{case['steps']}-step trajectory")
+    return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case), f"{case['steps']}-step trajectory",
+                            history=run.weights)
 
 
 def _default_cases(spec: Any) -> Any:
@@ -42,7 +43,8 @@ def check_trajectory_at_defaults(spec: Any, case: dict) -> Evidence:
     """At the documented defaults (the classic recipe's settings) the trajectory equals the reference."""
     grads = gradient_sequence(case)
     run = run_keras(spec, case, grads, options={})
-    return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case), "trajectory at documented defaults")
+    return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case), "trajectory at documented defaults",
+                            history=run.weights)
 
 
 @register_check(kind="optimizer", family="optimizer", applies=has("defaults"), examples=1)

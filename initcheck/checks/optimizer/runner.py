@@ -38,6 +38,7 @@ import numpy as np
 
 from ...references.optimizers import Trace, trajectory
 from ..evidence import Evidence, fail, ok
+from ..figure_data import trajectory_summary
 
 __all__ = [
     "C_ULPS", "PERTURB_ULPS", "SPREAD_FACTOR", "KerasRun", "Reference", "initial_weights", "gradient_sequence",
@@ -203,14 +204,22 @@ def _spread(spec: Any, case: Mapping[str, Any], grads: Any, lrs: Sequence[float]
 
 def compare_to_reference(spec: Any, case: Mapping[str, Any], observed: Sequence[np.ndarray], ref: Reference,
                          what: str, extra: Optional[dict] = None,
-                         expected: Optional[Sequence[np.ndarray]] = None) -> Evidence:
+                         expected: Optional[Sequence[np.ndarray]] = None, *,
+                         history: Optional[Sequence[Sequence[np.ndarray]]] = None,
+                         reference_history: Optional[Sequence[Sequence[np.ndarray]]] = None) -> Evidence:
     """Compare final weights coordinate-wise with the reference (or ``expected``) within its tolerance.
 
     Raises :class:`~initcheck.checks.evidence.CheckFailure` with the worst
-    coordinate in the evidence on a miss.
+    coordinate in the evidence on a miss.  ``history`` (the weights after
+    every call, ``KerasRun.weights``) and ``reference_history`` (default: the
+    reference rule's own, when comparing with it) give the evidence its
+    per-call error curve (figure data); they never change the verdict.
     """
     trace, tols = ref.trace, ref.tolerances
+    own_rule = expected is None  # compared with the reference rule itself, not with another run
     expected = list(expected) if expected is not None else trace.final
+    if reference_history is None:
+        reference_history = trace.weights if history is not None and own_rule else [expected]
     worst, worst_at, excluded = 0.0, None, 0
     for i, (obs, exp, tol, tie) in enumerate(zip(observed, expected, tols, trace.ties)):
         obs = np.asarray(obs, dtype=np.float64)
@@ -229,7 +238,8 @@ def compare_to_reference(spec: Any, case: Mapping[str, Any], observed: Sequence[
             worst_at = (i, [int(x) for x in j], float(obs[j]), float(exp[j]), float(tol[j]))
     data = {"worst_error_over_tolerance": worst, "tie_coordinates_excluded": excluded,
             "tolerance_rule": f"{C_ULPS:g}*k*eps*(|w|+path) + {SPREAD_FACTOR:g}*spread({PERTURB_ULPS:g} ulps)",
-            "conventions": dict(spec.conventions), "reference": spec.rule.citation, **(extra or {})}
+            "conventions": dict(spec.conventions), "reference": spec.rule.citation, **(extra or {}),
+            "figure": trajectory_summary(what, history or [observed], reference_history, tols, trace.ties)}
     if worst_at is not None:
         data["worst"] = {"variable": worst_at[0], "index": worst_at[1], "observed": worst_at[2],
                          "expected": worst_at[3], "tolerance": worst_at[4]}
@@ -241,18 +251,19 @@ def compare_to_reference(spec: Any, case: Mapping[str, Any], observed: Sequence[
 def expect_reference(spec: Any, case: Mapping[str, Any], observed: Sequence[np.ndarray], grads: Any,
                      lrs: Sequence[float], what: str, *, extra: Optional[dict] = None, lr_computed: bool = False,
                      tolerance_factor: float = 1.0, expected: Optional[Sequence[np.ndarray]] = None,
-                     **kw: Any) -> Evidence:
+                     history: Optional[Sequence[Sequence[np.ndarray]]] = None, **kw: Any) -> Evidence:
     """The reference run and its tolerance for ``(grads, lrs, **kw)``, compared with ``observed``.
 
     The one comparison every optimizer check makes: ``kw`` are the
     trajectory options (clipping, decay, EMA, accumulation, learning-rate
     form); ``tolerance_factor`` widens the tolerance where a check states
-    why (``check_elementwise``: two runs, each within one tolerance).
+    why (``check_elementwise``: two runs, each within one tolerance);
+    ``history`` is the run's weights after every call (for the figure).
     """
     return compare_to_reference(spec, case, observed,
                                 reference(spec, case, grads, lrs, lr_computed=lr_computed,
                                           tolerance_factor=tolerance_factor, **kw),
-                                what, extra, expected)
+                                what, extra, expected, history=history)
 
 
 def constant_lrs(case: Mapping[str, Any], n: Optional[int] = None) -> list[float]:
