@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only this check (repeatable), e.g. check_seed_contract")
     chk.add_argument("--case", default=None, metavar="JSON", help="replay one case (needs one --check)")
     chk.add_argument("--profile", choices=("ci", "thorough"), default=None)
+    chk.add_argument("--seed", type=int, default=None, metavar="N",
+                     help="seed a thorough run (each item's search from N and its id; env INITCHECK_SEED)")
     chk.add_argument("--false-fail", type=float, default=None, metavar="P", help="run false-fail budget (1e-6)")
     chk.add_argument("--false-pass", type=float, default=None, metavar="P", help="false-pass rate (1e-6)")
     chk.add_argument("--json", default=None, metavar="FILE", help="write every outcome and its evidence here")
@@ -99,6 +101,10 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             parser.error(f"--case is not valid JSON: {exc}")
         if not isinstance(case, dict):
             parser.error("--case must be a JSON object, e.g. '{\"shape\": [3, 4], \"dtype\": \"float32\", \"seed\": 0}'")
+    if args.seed is not None:
+        import os
+
+        os.environ[battery.ENV_SEED] = str(args.seed)
     try:
         apply_budget(args.false_fail, args.false_pass)
     except ValueError as exc:
@@ -140,8 +146,9 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     for err in registry.errors:
         print(f"FAIL {err.label}: plugin failed to load: {err.error}")
     summary = ", ".join(f"{totals[s]} {s}" for s in STATUSES if totals[s]) or "nothing ran"
+    seeded = f", seed {battery.run_seed()}" if profile == "thorough" and battery.run_seed() is not None else ""
     print(f"{len(by_spec)} specs, {len(items)} checks: {summary}; {len(registry.errors)} load errors "
-          f"in {time.perf_counter() - start:.1f}s (profile {profile})")
+          f"in {time.perf_counter() - start:.1f}s (profile {profile}{seeded})")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             from . import keras_compat
