@@ -7,8 +7,9 @@ of the process.  Here, in one fresh process (two logical CPUs must be configured
 
 1. the check runs on many cases of different shapes, alternating optimizers -- the old code failed the
    second;
-2. a foreign operation aborts the collective executor (two strategies, mismatched shapes), and the next
-   check still passes: it resets the executor, runs again, and records the reset in its evidence.
+2. a foreign operation aborts the collective executor (two strategies, mismatched shapes; TF 2.21 -- TF
+   2.12 survives it), and the next check still passes: it resets the executor, runs again, and records
+   the reset in its evidence.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def test_mirrored_check_runs_many_times_in_one_process_and_survives_an_aborted_e
     assert run.returncode == 0 and lines, run.stdout[-3000:] + run.stderr[-3000:]
     out = json.loads(lines[-1][len("RESULT "):])
     assert out["many"] == [True] * 12
-    assert out.get("aborted"), "the foreign strategies were expected to abort the collective executor"
-    # the first check after the abort resets the executor (recorded), the next runs on a clean one
-    assert out["after_abort"] == [[True, True], [True, False]]
+    if out.get("aborted"):
+        # the first check after the abort resets the executor (recorded), the next runs on a clean one
+        assert out["after_abort"] == [[True, True], [True, False]]
+    else:
+        # TF 2.12 (Keras 2) reduces the foreign pair without a shared instance key: nothing to reset
+        assert out["after_abort"] == [[True, False], [True, False]]
