@@ -13,10 +13,13 @@ own name: :func:`~initcheck.checks.register_check` stamps the registered name
 from __future__ import annotations
 
 import json
+import os
+import traceback as _tb
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-__all__ = ["Evidence", "CheckFailure", "Parts", "format_evidence", "ok", "fail", "statistical_verdict"]
+__all__ = ["Evidence", "CheckFailure", "DeclaredFailure", "Parts", "format_evidence", "ok", "fail", "consequence",
+           "statistical_verdict", "plugin_traceback"]
 
 
 @dataclass
@@ -65,6 +68,28 @@ class CheckFailure(AssertionError):
     def __init__(self, evidence: Evidence):
         self.evidence = evidence
         super().__init__(format_evidence(evidence))
+
+    def refresh(self) -> "CheckFailure":
+        """Re-render the message after a runner stamped names or the replay command on the evidence."""
+        self.args = (format_evidence(self.evidence),)
+        return self
+
+
+class DeclaredFailure(CheckFailure):
+    """A failure that the spec's own declarations predict: reported as an expected failure.
+
+    A check raises it where a declared property of the spec has a known
+    consequence that the check can verify (an initializer declaring
+    ``fan_convention="shape"`` measured at the *shape* fans on a layer whose
+    true fans differ; a seeded initializer that ``MultiHeadAttention`` clones
+    into identical kernels).  The consequence is checked, not waived: anything
+    else is a plain :class:`CheckFailure`.  Runners report it as ``xfailed``
+    with :attr:`expected`'s reason.
+    """
+
+    def __init__(self, evidence: Evidence, expected: Any):
+        self.expected = expected
+        super().__init__(evidence)
 
 
 def _plain(value: Any) -> Any:
@@ -166,6 +191,57 @@ class Parts:
                 f"; passed: {', '.join(passed)}]" if passed else "]")
             raise fail("; ".join(r["message"] for r in failed) + tail, self.case, **record)
         return ok("; ".join(r["message"] for r in self.results), self.case, **record)
+def consequence(message: str, case: Mapping[str, Any], expected: Any, **data: Any) -> DeclaredFailure:
+    """A :class:`DeclaredFailure` to ``raise``: the known consequence ``expected`` (an ExpectedFailure) was observed."""
+    return DeclaredFailure(Evidence(check="", spec="", passed=False, message=message, case=dict(case),
+                                    data={**data, "declared_by_spec": expected.reason}), expected)
+
+
+#: Code that is never the plugin's own: dropped from tracebacks shown to a plugin author.
+_FRAMEWORK_DIRS = tuple(os.path.dirname(os.path.dirname(os.path.abspath(p))) + os.sep for p in (__file__,))
+_FRAMEWORK_PACKAGES = ("hypothesis", "_pytest", "pluggy", "pytest")
+_LIBRARY_PACKAGES = ("tensorflow", "keras", "tf_keras", "numpy", "scipy", "absl")
+
+
+def _package_of(filename: str) -> Optional[str]:
+    parts = os.path.abspath(filename).split(os.sep)
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            i = parts.index(marker)
+            return parts[i + 1] if i + 1 < len(parts) else None
+    return None
+
+
+def plugin_traceback(exc: BaseException, limit: int = 12) -> str:
+    """The traceback of ``exc`` cut to the plugin's own frames.
+
+    initcheck's, Hypothesis's and pytest's frames are dropped; a run of
+    frames inside TensorFlow, Keras, NumPy or SciPy is folded into one line
+    naming the library, keeping the frame that raised.  What remains is the
+    plugin author's code and the exception.
+    """
+    frames = _tb.extract_tb(exc.__traceback__)
+    lines: list[str] = []
+    folded = 0
+    for i, fr in enumerate(frames):
+        fn = os.path.abspath(fr.filename)
+        pkg = _package_of(fn)
+        if fn.startswith(_FRAMEWORK_DIRS) or pkg in _FRAMEWORK_PACKAGES:
+            continue
+        if pkg in _LIBRARY_PACKAGES and i != len(frames) - 1:
+            folded += 1
+            continue
+        if folded:
+            lines.append(f"  ... {folded} frame(s) in libraries")
+            folded = 0
+        lines.append(f'  File "{fr.filename}", line {fr.lineno}, in {fr.name}')
+        if fr.line:
+            lines.append(f"    {fr.line.strip()}")
+    lines = lines[-2 * limit:]
+    if not lines:  # nothing of the plugin's own: the crash is in initcheck or a library; show where
+        return "".join(_tb.format_exception(type(exc), exc, exc.__traceback__, limit=-6)).rstrip()
+    head = "Traceback (the plugin's frames; initcheck, Hypothesis and pytest frames dropped):"
+    return "\n".join([head, *lines, *_tb.format_exception_only(type(exc), exc)]).rstrip()
 
 
 def statistical_verdict(results: list, case: Mapping[str, Any], data: Mapping[str, Any], what: str) -> Evidence:

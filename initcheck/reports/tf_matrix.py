@@ -207,6 +207,7 @@ def read_battery_json(path: Union[str, Path]) -> tuple[dict, "OrderedDict[str, C
     for outcome in data["outcomes"]:
         spec = str(outcome.get("spec", "?"))
         status = str(outcome.get("status", "error"))
+        status = "skipped" if status == "blocked" else status  # blocked by a failed dependency (0.3)
         specs.setdefault(spec, Counter())[status] += 1
         seconds += float(outcome.get("seconds") or 0.0)
         if status in ("xfailed",) + BAD:

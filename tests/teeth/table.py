@@ -54,8 +54,8 @@ def _structural() -> list[Row]:
             catch.format("tiles one row"), good.format("check_symmetry_breaking")),
         Row("check_global_rng_untouched", "GlorotUniform that draws from NumPy's global RNG", _GLOROT,
             catch.format("disturbs global NumPy state"), good.format("check_global_rng_untouched")),
-        Row("check_config_roundtrip", "GlorotUniform subclass whose get_config drops the seed", _GLOROT,
-            catch.format("loses its config"), good.format("check_config_roundtrip")),
+        Row("check_config_round_trip", "GlorotUniform subclass whose get_config drops the seed", _GLOROT,
+            catch.format("loses its config"), good.format("check_config_round_trip")),
         Row("check_repeat_call", "GlorotUniform declared seeded_repeat='different'",
             "GlorotUniform declared seeded_repeat='same'",
             _S + "test_repeat_call_declaration_is_enforced", _S + "test_repeat_call_declaration_is_enforced"),
@@ -211,6 +211,13 @@ def _optimizer() -> list[Row]:
         rows.append(Row(check, wrong, "the built-in Keras spec", node, node))
     clipping = f"{_O}test_wrong_optimizer_is_caught[check_clipping-momentum_twice]"
     drift = _O + "test_invariant_checks_catch_a_drifting_optimizer[{}]"
+    contract = "tests/teeth/test_optimizer_contract.py::"
+    rows += [Row("check_optimizer_contract", wrong, "Keras SGD", f"{contract}test_contract_catches[{node}]",
+                 f"{contract}test_contract_passes_keras_sgd")
+             for node, wrong in (("factory raises", "optimizer whose factory raises"),
+                                 ("step raises", "optimizer whose apply_gradients raises"),
+                                 ("NaN after one step", "SGD with a NaN learning rate (NaN weights after one step)"),
+                                 ("inf after one step", "optimizer that sets the weights to inf"))]
     rows += [
         Row("check_clipping", "SGD accepting clipnorm with global_clipnorm (drops one)", "Keras SGD",
             _O + "test_clip_check_catches_accepted_conflict", clipping),
