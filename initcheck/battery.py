@@ -39,7 +39,7 @@ from .spec import canonical_check_name
 __all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "hypothesis_settings", "PROFILES", "STATUSES", "BAD",
            "reproduce_command", "expected_failure_for", "blocked_by", "spec_label", "default_profile",
            "apply_budget", "default_timeout", "time_limit", "CheckTimeout", "DEFAULT_TIMEOUT", "load",
-           "reset_run_state"]
+           "reset_run_state", "ENV_SEED", "run_seed", "item_seed"]
 
 #: Hypothesis profiles: the gate is derandomized; ``thorough`` varies and digs deeper.
 PROFILES = ("ci", "thorough")
@@ -59,6 +59,27 @@ def default_profile() -> str:
     return os.environ.get(ENV_PROFILE, "ci").strip() or "ci"
 
 
+#: Seed of a ``thorough`` run (an integer): every item's Hypothesis search is seeded from it and the
+#: item's id, so a thorough run can be recorded and replayed; unset, Hypothesis seeds itself.
+ENV_SEED = "INITCHECK_SEED"
+
+
+def run_seed() -> Optional[int]:
+    """The thorough profile's run seed from ``INITCHECK_SEED`` (``None`` when unset; a non-integer is a ``ValueError``)."""
+    text = os.environ.get(ENV_SEED, "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{ENV_SEED} must be an integer, got {text!r}") from None
+
+
+def item_seed(seed: int, item_id: str) -> int:
+    """The Hypothesis seed of one item of a run seeded with ``seed`` (stable across processes)."""
+    import zlib
+
+    return (int(seed) * 1_000_003 + zlib.crc32(item_id.encode("utf-8"))) % 2 ** 32
 def default_timeout() -> float:
     """:data:`DEFAULT_TIMEOUT` unless ``INITCHECK_TIMEOUT`` says otherwise (0 disables the limit)."""
     text = os.environ.get(ENV_TIMEOUT, "").strip()
@@ -271,6 +292,11 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
     def search(c: dict) -> None:
         once(c)
 
+    seed = run_seed() if profile == "thorough" else None
+    if seed is not None:
+        from hypothesis import seed as hypothesis_seed
+
+        search = hypothesis_seed(item_seed(seed, item.id))(search)
     search()
     return _settled(collected, declared)
 

@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--profile", choices=("ci", "thorough"), default=None,
                      help="ci: derandomized gate (default, env INITCHECK_PROFILE); thorough: 10x examples, "
                           "varied seeds")
+    chk.add_argument("--seed", type=int, default=None, metavar="N",
+                     help="seed a thorough run (each item's search from N and its id; env INITCHECK_SEED)")
     chk.add_argument("--false-fail", type=float, default=None, metavar="P", help="run false-fail budget (1e-6)")
     chk.add_argument("--false-pass", type=float, default=None, metavar="P", help="false-pass rate (1e-6)")
     chk.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -181,6 +183,10 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             parser.error(f"--case is not valid JSON: {exc}")
         if not isinstance(case, dict):
             parser.error("--case must be a JSON object, e.g. '{\"shape\": [3, 4], \"dtype\": \"float32\", \"seed\": 0}'")
+    if args.seed is not None:
+        import os
+
+        os.environ[battery.ENV_SEED] = str(args.seed)
     if args.maxfail is not None and args.maxfail < 1:
         parser.error("--maxfail must be at least 1")
     try:
@@ -265,9 +271,10 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             parts = ", ".join(f"{c[s]} {s}" for s in STATUSES if c[s])
             print(f"  {family:13s} {parts}  ({family_seconds[family]:.1f}s)")
     summary = ", ".join(f"{totals[s]} {s}" for s in STATUSES if totals[s]) or "nothing ran"
+    seeded = f", seed {battery.run_seed()}" if profile == "thorough" and battery.run_seed() is not None else ""
     print(f"{len(by_spec)} specs, {len(items)} checks: {summary}; {len(registry.errors)} load errors"
           f"{f', {len(registry.warnings)} load warnings' if registry.warnings else ''} "
-          f"in {time.perf_counter() - start:.1f}s (profile {profile})")
+          f"in {time.perf_counter() - start:.1f}s (profile {profile}{seeded})")
     elapsed = time.perf_counter() - start
     if json_out:
         json_out.close([e.describe() for e in registry.errors], [w.describe() for w in registry.warnings],

@@ -16,9 +16,9 @@ import json
 import os
 import traceback as _tb
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
-__all__ = ["Evidence", "CheckFailure", "DeclaredFailure", "format_evidence", "ok", "fail", "consequence",
+__all__ = ["Evidence", "CheckFailure", "DeclaredFailure", "Parts", "format_evidence", "ok", "fail", "consequence",
            "statistical_verdict", "plugin_traceback"]
 
 
@@ -140,6 +140,59 @@ def fail(message: str, case: Mapping[str, Any], **data: Any) -> CheckFailure:
     return CheckFailure(Evidence(check="", spec="", passed=False, message=message, case=dict(case), data=data))
 
 
+class Parts:
+    """The independent properties one check tests, each run and reported on its own.
+
+    A check that tests several properties (each mode, dense and sparse, the
+    rejection of conflicting options and the clipping itself...) runs them
+    all through :meth:`run`, so that one failure -- declared or not -- can
+    never hide the next: a declared failure of one part and a new failure
+    of another both show.  :meth:`verdict` passes when every part passed;
+    otherwise it raises one failure whose message joins the message of
+    *every* failed part (each begins with its part's name, so an
+    ``ExpectedFailure(match=...)`` can name the part it expects) and whose
+    evidence lists every part's result.  A part that raises anything else
+    than a :class:`CheckFailure` is a failed part too (``"<part>: raised
+    TypeError: ..."``): the other parts still run.
+    """
+
+    def __init__(self, case: Mapping[str, Any]):
+        self.case = case
+        self.results: list[dict[str, Any]] = []
+
+    def run(self, name: str, body: Callable[[], Optional["Evidence"]]) -> Optional["Evidence"]:
+        """Run part ``name``; record its evidence (or failure) and return the evidence, ``None`` if it failed."""
+        try:
+            ev = body()
+        except CheckFailure as failure:
+            self._record(name, False, failure.evidence.message, failure.evidence.data)
+            return None
+        except Exception as exc:  # a crash in one part must not stop the others
+            self._record(name, False, f"raised {type(exc).__name__}: {str(exc)[:300]}", {})
+            return None
+        self._record(name, True, ev.message if isinstance(ev, Evidence) else "passed",
+                     ev.data if isinstance(ev, Evidence) else {})
+        return ev
+
+    def _record(self, name: str, passed: bool, message: str, data: Mapping[str, Any]) -> None:
+        if not message.startswith(name):
+            message = f"{name}: {message}"
+        self.results.append({"part": name, "passed": passed, "message": message, "data": dict(data)})
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if not r["passed"]]
+
+    def verdict(self, **data: Any) -> "Evidence":
+        """Pass (every part passed) or raise naming every failed part; ``data`` goes into the evidence."""
+        record = dict(data, parts=self.results)
+        failed = self.failed
+        if failed:
+            passed = [r["part"] for r in self.results if r["passed"]]
+            tail = f" [{len(failed)} of {len(self.results)} parts failed" + (
+                f"; passed: {', '.join(passed)}]" if passed else "]")
+            raise fail("; ".join(r["message"] for r in failed) + tail, self.case, **record)
+        return ok("; ".join(r["message"] for r in self.results), self.case, **record)
 def consequence(message: str, case: Mapping[str, Any], expected: Any, **data: Any) -> DeclaredFailure:
     """A :class:`DeclaredFailure` to ``raise``: the known consequence ``expected`` (an ExpectedFailure) was observed."""
     return DeclaredFailure(Evidence(check="", spec="", passed=False, message=message, case=dict(case),
@@ -198,7 +251,7 @@ def statistical_verdict(results: list, case: Mapping[str, Any], data: Mapping[st
 
     The evidence carries every test's statistic, threshold, ``n``, error
     rates and smallest detectable discrepancy, and the run's budget; a
-    failure's message names the first failing test with its figures.
+    failure's message names every failing test with its figures.
     """
     from .. import stats
 
@@ -208,10 +261,10 @@ def statistical_verdict(results: list, case: Mapping[str, Any], data: Mapping[st
                    "budget_share": 1.0 / b.max_assertions, "budget": b.describe()})
     failed = [r for r in results if not r.passed]
     if failed:
-        r = failed[0]
-        raise fail(f"{what}: {r.name} statistic {r.statistic:.6g} > threshold {r.threshold:.6g} at n={r.n} "
-                   f"(false-fail rate {r.alpha:.3g}); observed {_short(r.observed)} vs expected "
-                   f"{_short(r.expected)}", case, **record)
+        # Every failed test is named (a declared failure of one must not hide another).
+        raise fail("; ".join(f"{what}: {r.name} statistic {r.statistic:.6g} > threshold {r.threshold:.6g} at "
+                             f"n={r.n} (false-fail rate {r.alpha:.3g}); observed {_short(r.observed)} vs expected "
+                             f"{_short(r.expected)}" for r in failed), case, **record)
     guaranteed = "; ".join(f"{r.name}: {r.discrepancy_unit} >= {r.smallest_detectable:.4g} caught w.p. >= "
                            f"1-{r.beta:.2g}" for r in results)
     return ok(f"{what} passed at n={results[0].n if results else 0}; guaranteed detectable: {guaranteed}", case,

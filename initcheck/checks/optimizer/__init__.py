@@ -15,10 +15,10 @@
 from __future__ import annotations
 
 from . import contract, modes, rules  # noqa: F401 - registers the checks
-from .runner import (C_ULPS, PERTURB_ULPS, SPREAD_FACTOR, KerasRun, Reference, compare_to_reference,
-                     expect_reference, gradient_sequence, initial_weights, reference, reference_trace, run_keras,
-                     tolerance)
+from .runner import (C_ULPS, PERTURB_ULPS, SPREAD_FACTOR, KerasRun, Reference, Tolerances, compare_to_reference,
+                     expect_reference, gradient_sequence, heuristic_tolerance, initial_weights, reference,
+                     reference_trace, run_keras, tolerance)
 
-__all__ = ["C_ULPS", "PERTURB_ULPS", "SPREAD_FACTOR", "KerasRun", "Reference", "compare_to_reference",
-           "expect_reference", "gradient_sequence", "initial_weights", "reference", "reference_trace", "run_keras",
-           "tolerance"]
+__all__ = ["C_ULPS", "PERTURB_ULPS", "SPREAD_FACTOR", "KerasRun", "Reference", "Tolerances", "compare_to_reference",
+           "expect_reference", "gradient_sequence", "heuristic_tolerance", "initial_weights", "reference",
+           "reference_trace", "run_keras", "tolerance"]
