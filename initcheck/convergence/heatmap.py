@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
-__all__ = ["figure", "write", "read_jsonl", "rows_of", "FORMATS"]
+__all__ = ["figure", "write", "render_svg", "read_jsonl", "rows_of", "FORMATS"]
 
 #: File types :func:`write` can produce, by suffix.
 FORMATS = (".svg", ".png")
@@ -119,6 +119,14 @@ def write(rows: Iterable[Mapping[str, Any]], path: Union[str, Path], title: str 
     finally:
         plt.close(fig)
     return path
+
+
+def render_svg(rows: Iterable[Mapping[str, Any]], title: str = "initcheck convergence matrix") -> str:
+    """The heatmap of ``rows`` as SVG text (what :func:`write` puts in a ``.svg`` file; kept for 0.1 callers)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return write(rows, Path(tmp) / "heatmap.svg", title).read_text(encoding="utf-8")
 
 
 def read_jsonl(path: Union[str, Path]) -> list[dict[str, Any]]:

@@ -31,7 +31,13 @@ EXCEPTED: dict[str, str] = {
     '&& pytest': _INSTALL + "; and `pytest` is this test suite",
     "initcheck check": _WHOLE,
     "initcheck check --json results.json": _WHOLE,
+    "initcheck check --json results.json --report report/": _WHOLE,
+    "initcheck report results.json -o report/": "reads the results of the run above (tests/fast/test_report_html.py "
+                                                "renders a small run's)",
     "pytest --initcheck": _WHOLE,
+    "pytest --initcheck --initcheck-report report/": _WHOLE,
+    "initcheck check --profile thorough --seed 2 --kind optimizer": "long run: 10x the examples of every optimizer "
+                                                                    "spec",
     "initcheck convergence --tasks deep_narrow_relu xor --seeds 16 --jsonl rows.jsonl --svg matrix.svg":
         "long run: trains 16 seeds per cell (minutes)",
     "initcheck convergence --from-jsonl rows.jsonl": "reads the rows of the long run above",
