@@ -905,14 +905,19 @@ def rank_classes(values: np.ndarray, bins: int, rng: np.random.Generator) -> np.
     ``rng``: the class vector of i.i.d. values is then exchangeable, ties or
     not, and two coordinates classed with independent orders are independent
     under the null -- what makes :func:`rank_table_test`'s cells exactly
-    hypergeometric.
+    hypergeometric.  One partition finds the boundary values; a value strictly
+    between two of them has its class by comparison, and only the (few)
+    values equal to a boundary value are ordered at random.
     """
     size = values.size
     per = size // bins
-    order = rng.permutation(size)
-    part = np.argpartition(values[order], [per * j for j in range(1, bins)])
-    cls = np.empty(size, dtype=np.int64)
-    cls[order[part]] = np.arange(size) // per
+    kth = [per * j for j in range(1, bins)]
+    cuts = np.partition(values, kth)[kth]
+    cls = np.searchsorted(cuts, values, side="left").astype(np.int64)
+    for cut in np.unique(cuts):
+        members = rng.permutation(np.flatnonzero(values == cut))
+        below = int(np.count_nonzero(values < cut))
+        cls[members] = (below + np.arange(members.size)) // per
     return cls
 
 
