@@ -22,6 +22,7 @@ Usage::
 
     python benchmarks/ratios.py .benchmarks/run.json            # markdown to stdout
     python benchmarks/ratios.py .benchmarks/run.json --out docs/performance_tables.md
+    python benchmarks/ratios.py .benchmarks/run.json --charts DIR   # + bar charts (DIR/index.html)
 """
 
 from __future__ import annotations
@@ -239,6 +240,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--stat", default="min", choices=STATISTICS)
     parser.add_argument("--out", help="write the markdown here instead of stdout")
     parser.add_argument("--json", action="store_true", help="print the computed ratios as JSON instead")
+    parser.add_argument("--charts", metavar="DIR", help="also write bar charts of the tables (DIR/index.html; "
+                        "needs pip install \"initcheck[report]\")")
     args = parser.parse_args(argv)
     with open(args.json_path, encoding="utf-8") as fh:
         doc = json.load(fh)
@@ -248,6 +251,16 @@ def main(argv: Optional[list[str]] = None) -> int:
             fh.write(text)
     else:
         sys.stdout.write(text)
+    if args.charts:
+        from ratio_charts import write
+
+        ratios, ic = compute(doc, args.stat), doc.get("machine_info", {}).get("initcheck", {})
+        subtitle = (f"run of {doc.get('datetime', '?')[:19]} UTC · TensorFlow {ic.get('tensorflow', '?')} · "
+                    f"Keras {ic.get('keras', '?')} · {ic.get('logical_cpus', '?')} logical cores · "
+                    f"statistic: {args.stat}")
+        index = write(ratios, headline(ratios), args.charts, subtitle=subtitle,
+                      generated=doc.get("datetime", "")[:19], column_key=_mb_key)
+        print(f"charts: {index}", file=sys.stderr)
     return 0
 
 

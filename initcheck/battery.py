@@ -1,41 +1,138 @@
 """The battery: checks x specs x cases, and one runner used by pytest and the CLI.
 
 :func:`plan` pairs every registered spec with the checks that apply to it;
-:func:`run_one` runs one pair under a Hypothesis profile and returns an
-:class:`Outcome`.  Expected failures declared by a spec (for the installed
-versions) turn a failure into ``xfailed`` and a pass into ``xpassed``, which
-counts as a failure (strict).
+:func:`run_one` runs one pair under a Hypothesis profile and a time limit and
+returns an :class:`Outcome`, the one verdict every runner reports:
+
+* ``passed`` / ``failed`` / ``error`` (the check itself crashed);
+* ``xfailed``: a failure the spec declared (an :class:`~initcheck.spec.ExpectedFailure`
+  for the installed versions whose ``match`` the failure meets), or a known
+  consequence of the spec's own declarations
+  (:class:`~initcheck.checks.evidence.DeclaredFailure`); a failure of another
+  cause stays a failure ("declared expected failure X, but it failed with Y");
+* ``xpassed``: a declared failure did not happen; strict, so it counts as a failure;
+* ``blocked``: a check it depends on (always the kind's contract check) did
+  not pass on this spec, or an earlier check of the spec timed out.
 
 It also holds the run's options that every runner shares: the profile
-(:func:`default_profile`) and the error budget (:func:`apply_budget`).
+(:func:`default_profile`), the error budget (:func:`apply_budget`) and the
+per-check time limit (:func:`default_timeout`, :func:`time_limit`).
 Importing it imports neither TensorFlow nor NumPy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
-import traceback
+import signal
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from . import keras_compat
-from .checks import Check, all_checks, checks_for
-from .checks.evidence import CheckFailure, Evidence
+from .checks import Check, all_checks, check_names, checks_for
+from .checks.evidence import CheckFailure, DeclaredFailure, Evidence, plugin_traceback
+from .spec import canonical_check_name
 
-__all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "execute", "hypothesis_settings", "PROFILES",
+__all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "hypothesis_settings", "PROFILES", "STATUSES", "BAD",
            "reproduce_command", "expected_failure_for", "blocked_by", "spec_label", "default_profile",
-           "apply_budget"]
+           "apply_budget", "default_timeout", "time_limit", "CheckTimeout", "DEFAULT_TIMEOUT", "load",
+           "reset_run_state", "ENV_SEED", "run_seed", "item_seed"]
 
 #: Hypothesis profiles: the gate is derandomized; ``thorough`` varies and digs deeper.
 PROFILES = ("ci", "thorough")
 ENV_PROFILE = "INITCHECK_PROFILE"
+ENV_TIMEOUT = "INITCHECK_TIMEOUT"
+
+#: Every outcome status, in the order runners report them; :data:`BAD` ones fail the run.
+from .reports.results import BAD, STATUSES  # noqa: E402 - the status vocabulary lives with the records
+
+#: Seconds one check may run (all its Hypothesis examples) before it fails as timed out.  The slowest
+#: built-in check takes about 40 s of CPU on an idle 2-core machine; 600 s leaves room for a loaded one.
+DEFAULT_TIMEOUT = 600.0
 
 
 def default_profile() -> str:
     """``ci`` (derandomized, the gate) unless ``INITCHECK_PROFILE`` says otherwise."""
     return os.environ.get(ENV_PROFILE, "ci").strip() or "ci"
+
+
+#: Seed of a ``thorough`` run (an integer): every item's Hypothesis search is seeded from it and the
+#: item's id, so a thorough run can be recorded and replayed; unset, Hypothesis seeds itself.
+ENV_SEED = "INITCHECK_SEED"
+
+
+def run_seed() -> Optional[int]:
+    """The thorough profile's run seed from ``INITCHECK_SEED`` (``None`` when unset; a non-integer is a ``ValueError``)."""
+    text = os.environ.get(ENV_SEED, "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{ENV_SEED} must be an integer, got {text!r}") from None
+
+
+def item_seed(seed: int, item_id: str) -> int:
+    """The Hypothesis seed of one item of a run seeded with ``seed`` (stable across processes)."""
+    import zlib
+
+    return (int(seed) * 1_000_003 + zlib.crc32(item_id.encode("utf-8"))) % 2 ** 32
+def default_timeout() -> float:
+    """:data:`DEFAULT_TIMEOUT` unless ``INITCHECK_TIMEOUT`` says otherwise (0 disables the limit)."""
+    text = os.environ.get(ENV_TIMEOUT, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{ENV_TIMEOUT} must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{ENV_TIMEOUT} must be >= 0 (0: no limit), got {value}")
+    return value
+
+
+class CheckTimeout(BaseException):
+    """Raised inside a check that ran past its time limit.
+
+    A ``BaseException`` so that neither the check body's ``except Exception``
+    nor Hypothesis (which would try to shrink it) swallows it.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"timed out after {seconds:g} s")
+
+
+@contextlib.contextmanager
+def time_limit(seconds: Optional[float]) -> Iterator[None]:
+    """Raise :class:`CheckTimeout` in the block once it has run ``seconds`` (``None``/0: no limit).
+
+    Uses ``SIGALRM``, so it works in the main thread on POSIX and is a no-op
+    elsewhere.  The signal interrupts Python code (a ``time.sleep``, a loop);
+    a hang inside one TensorFlow C++ op is interrupted only when the op
+    returns control to Python.
+    """
+    usable = (seconds and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise CheckTimeout(float(seconds))  # type: ignore[arg-type]
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    # Re-fire every second after the limit: an alarm that lands in a callback whose exceptions Python
+    # ignores (a gc callback, a __del__) is lost, the next one is not.
+    signal.setitimer(signal.ITIMER_REAL, float(seconds), 1.0)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def apply_budget(false_fail: Optional[float], false_pass: Optional[float]) -> None:
@@ -71,11 +168,17 @@ def hypothesis_settings(profile: str, examples: int, shrink: bool = True) -> Any
 
 @dataclass(frozen=True)
 class Item:
-    """One (spec, check) pair of the battery."""
+    """One (spec, check) pair of the battery.
+
+    ``expected`` is an expected failure given by the runner for this item
+    (``parametrize_with_checks(expected_failures=...)``); it takes the place
+    of the spec's own declaration for the check.
+    """
 
     qualname: str
     spec: Any
     check: Check
+    expected: Any = None
 
     @property
     def id(self) -> str:
@@ -84,13 +187,33 @@ class Item:
 
 @dataclass
 class Outcome:
-    """The verdict of one item: passed, failed, xfailed, xpassed, error or skipped."""
+    """The verdict of one item: one of :data:`STATUSES`."""
 
     item: Item
     status: str
     message: str = ""
     evidence: list[Evidence] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def reproduce(self) -> str:
+        """The command that replays this item (the failing case when there is one)."""
+        for ev in self.evidence:
+            if ev.reproduce and not ev.passed:
+                return ev.reproduce
+        return reproduce_command(self.item.qualname, self.item.check.name, None)
+
+
+def load(select: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None,
+         kinds: Sequence[str] = ("initializer", "optimizer")) -> Any:
+    """The registry for a run: :func:`initcheck.registry.load_registry` with the registered check names.
+
+    Every runner loads through here, so a spec whose ``expected_failures``
+    names no registered check is rejected at registration.
+    """
+    from .registry import load_registry
+
+    return load_registry(select=select, exclude=exclude, kinds=kinds, known_checks=check_names())
 
 
 def plan(specs: Sequence[tuple[str, Any]], profile: str = "ci", checks: Optional[Sequence[str]] = None) -> list[Item]:
@@ -100,11 +223,11 @@ def plan(specs: Sequence[tuple[str, Any]], profile: str = "ci", checks: Optional
     """
     import fnmatch
 
-    patterns = list(checks or [])
-    known = list(all_checks())
+    patterns = [canonical_check_name(p) for p in (checks or [])]
+    known = sorted(check_names())
     for pattern in patterns:
         if not fnmatch.filter(known, pattern):
-            raise ValueError(f"no check matches {pattern!r}; known: {sorted(known)}")
+            raise ValueError(f"no check matches {pattern!r}; known: {known}")
     items = []
     for qualname, spec in specs:
         for check in checks_for(spec, profile):
@@ -133,112 +256,189 @@ def _stamp(ev: Evidence, qualname: str, case: Optional[dict]) -> Evidence:
 def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shrink: bool = True) -> list[Evidence]:
     """Run one item; raise :class:`CheckFailure` (with evidence) on failure.
 
-    With ``case`` given, replay that single case instead of searching.
+    With ``case`` given, replay that single case instead of searching.  A
+    :class:`DeclaredFailure` (a known consequence of the spec's declarations)
+    ends the search without shrinking and is raised after it, unless another
+    case fails for real.
     """
     check, spec = item.check, item.spec
     collected: list[Evidence] = []
+    declared: list[DeclaredFailure] = []
 
     def once(c: dict) -> None:
+        if declared:
+            return
         try:
             ev = check.func(spec, c)
+        except DeclaredFailure as failure:
+            _stamp(failure.evidence, item.qualname, c)
+            declared.append(failure.refresh())
+            return
         except CheckFailure as failure:
             _stamp(failure.evidence, item.qualname, c)
-            raise CheckFailure(failure.evidence) from None
+            raise failure.refresh() from None
         if isinstance(ev, Evidence):
             collected.append(_stamp(ev, item.qualname, c))
 
     if case is not None or check.strategy is None:
         once(dict(case or {}))
-        return collected
+        return _settled(collected, declared)
     from hypothesis import given
 
+    # Keep this function's source as it is: derandomized Hypothesis seeds its draws from it, so the gate's
+    # cases (and verdicts) stay those of earlier releases.
     @hypothesis_settings(profile, check.examples, shrink)
     @given(check.strategy(spec))
     def search(c: dict) -> None:
         once(c)
 
+    seed = run_seed() if profile == "thorough" else None
+    if seed is not None:
+        from hypothesis import seed as hypothesis_seed
+
+        search = hypothesis_seed(item_seed(seed, item.id))(search)
     search()
+    return _settled(collected, declared)
+
+
+def _settled(collected: list[Evidence], declared: list[DeclaredFailure]) -> list[Evidence]:
+    if declared:
+        raise declared[0]
     return collected
 
 
 def expected_failure_for(item: Item) -> Any:
-    """The spec's expected failure for this check, if it holds for the installed versions."""
-    getter = getattr(item.spec, "expected_failure", None)
-    xf = getter(item.check.name) if getter else None
+    """The expected failure for this item (the runner's, else the spec's), if it holds for the installed versions."""
+    xf = item.expected
+    if xf is None:
+        getter = getattr(item.spec, "expected_failure", None)
+        xf = getter(item.check.name) if getter else None
     if xf is None or not xf.applies(keras_compat.versions()):
         return None
     return xf
 
 
-_DEPENDENCY_CACHE: dict[tuple[str, str, str], Outcome] = {}
+_OUTCOMES: dict[tuple[str, str, str, int], Outcome] = {}
+_TIMED_OUT: dict[str, str] = {}
 
 
-def blocked_by(item: Item, profile: str = "ci") -> Optional[str]:
+def reset_run_state() -> None:
+    """Forget cached outcomes and timed-out specs (a new run in the same process)."""
+    _OUTCOMES.clear()
+    _TIMED_OUT.clear()
+
+
+def blocked_by(item: Item, profile: str = "ci", timeout: Optional[float] = None) -> Optional[str]:
     """Why ``item`` cannot meaningfully run, or ``None``.
 
-    A check that depends on another (every check depends on
-    ``check_output_contract``) is reported as blocked when the dependency
-    fails on the same spec, so a broken plugin gives one clear failure, not
-    one per check.  Dependencies are run (once per process) when needed.
+    A check depends on its kind's contract check (and maybe others): when a
+    dependency does not pass on the same spec the item is blocked, so a
+    broken plugin gives one clear failure, not one per check.  Dependencies
+    are run (once per process) when needed.  After a check of a spec timed
+    out, the spec's remaining checks are blocked too: the run moves on to the
+    next spec instead of hanging once per check.
     """
-    checks = all_checks()
+    if item.qualname in _TIMED_OUT:
+        return f"blocked: {_TIMED_OUT[item.qualname]} timed out on {item.qualname} (reported there)"
+    checks = all_checks(item.check.kind)
     for dep_name in item.check.depends_on:
         dep = checks.get(dep_name)
         if dep is None or not dep.applies(item.spec):
             continue
-        key = (item.qualname, dep_name, profile)
-        if key not in _DEPENDENCY_CACHE:
-            _DEPENDENCY_CACHE[key] = run_one(Item(item.qualname, item.spec, dep), profile)
-        outcome = _DEPENDENCY_CACHE[key]
+        outcome = run_one(Item(item.qualname, item.spec, dep), profile, timeout=timeout)
         if outcome.status not in ("passed", "xpassed"):
             return f"blocked: {dep_name} {outcome.status} on {item.qualname} (reported there)"
     return None
 
 
-def run_one(item: Item, profile: str = "ci", case: Optional[dict] = None, check_dependencies: bool = True) -> Outcome:
+def run_one(item: Item, profile: str = "ci", case: Optional[dict] = None, check_dependencies: bool = True,
+            timeout: Optional[float] = None) -> Outcome:
     """Run one item and classify the result (expected failures applied).
 
-    Returns status ``skipped`` (with the reason) when a dependency failed.
+    Outcomes of whole runs (no ``case``) are cached per process, so a
+    dependency run for one check is not run again for the next.  ``timeout``
+    (seconds, default :func:`default_timeout`; 0 for none) bounds the check.
     """
     import time
 
+    key = (item.qualname, item.check.name, profile, id(item.spec))
+    if case is None and item.expected is None and key in _OUTCOMES:
+        return _OUTCOMES[key]
+    limit = default_timeout() if timeout is None else timeout
     start = time.perf_counter()
     if check_dependencies and case is None:
-        reason = blocked_by(item, profile)
+        reason = blocked_by(item, profile, limit)
         if reason:
-            return Outcome(item, "skipped", reason, [], time.perf_counter() - start)
+            return Outcome(item, "blocked", reason, [], time.perf_counter() - start)
+    outcome = _classify(item, profile, case, limit, start)
+    if case is None and item.expected is None:
+        _OUTCOMES[key] = outcome
+    return outcome
+
+
+def _classify(item: Item, profile: str, case: Optional[dict], limit: float, start: float) -> Outcome:
+    import time
+
     xf = expected_failure_for(item)
+
+    def done(status: str, message: str, evidence: Sequence[Evidence] = ()) -> Outcome:
+        return Outcome(item, status, message, list(evidence), time.perf_counter() - start)
+
     try:
-        evidence = run_check(item, profile, case, shrink=xf is None)
+        with time_limit(limit):
+            evidence = run_check(item, profile, case, shrink=xf is None)
+    except CheckTimeout as exc:
+        _TIMED_OUT[item.qualname] = item.check.name
+        return done("failed", f"{item.check.name} {exc} on {item.qualname} (time limit: --timeout, "
+                              f"--initcheck-timeout or {ENV_TIMEOUT}); the spec's remaining checks are blocked\n"
+                              f"  reproduce: {reproduce_command(item.qualname, item.check.name, case)}")
+    except DeclaredFailure as failure:
+        return done("xfailed", f"{failure}\n  expected failure (declared by the spec): {failure.expected.reason}",
+                    [failure.evidence])
     except CheckFailure as failure:
-        status = "xfailed" if xf else "failed"
-        msg = str(failure) + (f"\n  expected failure: {xf.reason}" if xf else "")
-        return Outcome(item, status, msg, [failure.evidence], time.perf_counter() - start)
+        if xf is None:
+            return done("failed", str(failure), [failure.evidence])
+        if xf.matches(failure.evidence.message, failure.evidence.data):
+            return done("xfailed", f"{failure}\n  expected failure: {xf.reason}", [failure.evidence])
+        return done("failed", f"declared expected failure {xf.reason!r} (match {xf.match!r}), but it failed with: "
+                              f"{failure}", [failure.evidence])
     except Exception as exc:  # a crash in the object under test or the check
-        if xf:
-            return Outcome(item, "xfailed", f"{type(exc).__name__}: {exc}", [], time.perf_counter() - start)
-        return Outcome(item, "error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}", [],
-                       time.perf_counter() - start)
-    if xf:
-        return Outcome(item, "xpassed", f"declared expected failure did not happen (strict): {xf.reason}",
-                       evidence, time.perf_counter() - start)
-    return Outcome(item, "passed", "", evidence, time.perf_counter() - start)
-
-
-def execute(item: Item, profile: str = "ci") -> list[Evidence]:
-    """Run ``item`` the way a test does: skip when blocked, raise on failure.
-
-    Expected failures are *not* applied here: pytest runners attach them as
-    strict ``xfail`` markers so that a fix shows up as XPASS.
-    """
-    import pytest
-
-    reason = blocked_by(item, profile)
-    if reason:
-        pytest.skip(reason)
-    return run_check(item, profile, shrink=expected_failure_for(item) is None)
+        text = f"{type(exc).__name__}: {exc}"
+        if xf is not None and xf.matches(text):
+            return done("xfailed", text)
+        if xf is not None:
+            text = f"declared expected failure {xf.reason!r} (match {xf.match!r}), but it failed with: {text}"
+        return done("error", f"{text}\n{plugin_traceback(exc)}\n  reproduce: "
+                             f"{reproduce_command(item.qualname, item.check.name, case)}")
+    if xf is not None:
+        return done("xpassed", f"[XPASS(strict)] declared expected failure did not happen: {xf.reason}", evidence)
+    return done("passed", "", evidence)
 
 
 def spec_label(spec: Any) -> str:
-    """Qualified name for a spec passed directly (not through entry points)."""
-    return f"{getattr(spec, 'namespace', None) or 'local'}>{spec.name}"
+    """Qualified name ``namespace>name`` for a spec passed directly (not through entry points).
+
+    The namespace is the spec's own, else the installed distribution that
+    provides the module defining its factory (what the entry points would
+    call it, so a replay command selects the same spec), else that module's
+    top-level package.
+    """
+    namespace = getattr(spec, "namespace", None)
+    if not namespace:
+        module = getattr(getattr(spec, "factory", None), "__module__", None) or "local"
+        top = module.split(".")[0]
+        namespace = _distribution_of(top) or top
+    return f"{namespace}>{spec.name}"
+
+
+_PACKAGES: dict[str, list[str]] = {}
+
+
+def _distribution_of(package: str) -> Optional[str]:
+    if not _PACKAGES:
+        from importlib import metadata
+
+        _PACKAGES.update(metadata.packages_distributions())
+        _PACKAGES.setdefault("", [])
+    dists = sorted(set(_PACKAGES.get(package) or []))
+    return dists[0] if len(dists) == 1 else None

@@ -1,13 +1,12 @@
 """``initcheck`` command: run the battery over registered plugins, list them.
 
-    initcheck check [--select P] [--exclude P] [--check NAME ...] [--kind K]
-                    [--profile ci|thorough] [--false-fail P] [--json FILE]
+    initcheck check [--select P] [--exclude P] [--check GLOB ...] [--kind K]
+                    [--profile ci|thorough] [--timeout S] [--json FILE] [--junitxml FILE] [-x | --maxfail N]
     initcheck check --select SPEC --check NAME --case JSON   # replay one case
+    initcheck check ... --report DIR        # also write the HTML report (DIR/index.html)
+    initcheck report results.json -o DIR    # the HTML report of a saved --json (runs nothing, no TensorFlow)
     initcheck list
     initcheck findings [--affected] [--json] | --repro ID | --verify | --markdown
-
-Exit status: 0 all passed (expected failures included), 1 a failure, an
-error, an unexpected pass (strict) or a plugin load error, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -19,35 +18,73 @@ import time
 from collections import Counter, OrderedDict
 from typing import Any, Optional, Sequence
 
-from .battery import apply_budget, default_profile
+__all__ = ["main", "build_parser", "EXIT_CODES"]
 
-__all__ = ["main", "build_parser"]
+#: Exit statuses of ``initcheck check`` (and ``list``), stated in ``--help`` and the README.
+EXIT_CODES: dict[int, str] = {
+    0: "every check passed or failed exactly as declared (expected failures); load errors outside the selection "
+       "are warnings",
+    1: "a check failed, errored or passed although declared to fail (strict), a plugin in the selection failed to "
+       "load, or no spec matched",
+    2: "bad usage (unknown option or check, invalid --case or rate)",
+    130: "interrupted (Ctrl-C); the --json / --junitxml reports hold everything that ran",
+}
 
-STATUSES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
-BAD = ("failed", "error", "xpassed")
+#: Seconds between two progress lines on a non-terminal (CI logs).
+PROGRESS_EVERY = 30.0
+
+
+def _epilog() -> str:
+    return "exit status:\n" + "\n".join(f"  {code:<4d}{text}" for code, text in EXIT_CODES.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="initcheck", description=__doc__.split("\n")[0])
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="initcheck", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_epilog(),
+        description="Verify TensorFlow/Keras weight initializers and optimizers registered by installed plugins.")
+    parser.add_argument("--version", action="version", version=f"initcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--select", default=None, metavar="PATTERNS",
-                       help="comma-separated globs over spec names, e.g. 'keras>Glorot*,initcheck-example'")
-        p.add_argument("--exclude", default=None, metavar="PATTERNS", help="comma-separated globs to drop")
+                       help="comma-separated globs over spec names, or distribution names, e.g. "
+                            "'keras>Glorot*,initcheck-example' (env INITCHECK_SELECT)")
+        p.add_argument("--exclude", default=None, metavar="PATTERNS",
+                       help="comma-separated globs of specs to drop; a distribution named whole is not imported "
+                            "(env INITCHECK_EXCLUDE)")
         p.add_argument("--kind", choices=("initializer", "optimizer", "all"), default="all")
 
-    chk = sub.add_parser("check", help="run the battery and print one line per spec")
+    chk = sub.add_parser("check", help="run the battery and print one line per spec",
+                         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_epilog())
     common(chk)
-    chk.add_argument("--check", action="append", default=None, metavar="NAME",
-                     help="only this check (repeatable), e.g. check_seed_contract")
+    chk.add_argument("--check", action="append", default=None, metavar="GLOB",
+                     help="only checks matching this glob, e.g. 'check_seed_*'; repeat it for more")
     chk.add_argument("--case", default=None, metavar="JSON", help="replay one case (needs one --check)")
-    chk.add_argument("--profile", choices=("ci", "thorough"), default=None)
+    chk.add_argument("--profile", choices=("ci", "thorough"), default=None,
+                     help="ci: derandomized gate (default, env INITCHECK_PROFILE); thorough: 10x examples, "
+                          "varied seeds")
+    chk.add_argument("--seed", type=int, default=None, metavar="N",
+                     help="seed a thorough run (each item's search from N and its id; env INITCHECK_SEED)")
     chk.add_argument("--false-fail", type=float, default=None, metavar="P", help="run false-fail budget (1e-6)")
     chk.add_argument("--false-pass", type=float, default=None, metavar="P", help="false-pass rate (1e-6)")
-    chk.add_argument("--json", default=None, metavar="FILE", help="write every outcome and its evidence here")
-    chk.add_argument("-v", "--verbose", action="store_true", help="print every failure's evidence")
+    chk.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                     help="time limit of one check (default 600, env INITCHECK_TIMEOUT, 0: none); a check past "
+                          "it fails and the rest of its spec is blocked")
+    chk.add_argument("--json", default=None, metavar="FILE",
+                     help="write every outcome and its evidence here, as the run goes")
+    chk.add_argument("--junitxml", default=None, metavar="FILE", help="write a JUnit XML report, as the run goes")
+    chk.add_argument("-x", "--exitfirst", action="store_const", const=1, dest="maxfail",
+                     help="stop at the first failure")
+    chk.add_argument("--maxfail", type=int, default=None, metavar="N", help="stop after N failures")
+    chk.add_argument("-v", "--verbose", action="store_true", help="print every failure's whole evidence")
+    chk.add_argument("--report", default=None, metavar="DIR",
+                     help="also write the HTML report (index.html, one page per spec, figures) into DIR")
+    rep = sub.add_parser("report", help="write the HTML report of a saved `initcheck check --json` file")
+    rep.add_argument("results", metavar="RESULTS_JSON", help="the file `initcheck check --json` wrote")
+    rep.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write index.html into")
     lst = sub.add_parser("list", help="list registered specs, their checks and load errors")
     common(lst)
     from .reports.tf_matrix import add_parser as _add_matrix
@@ -64,10 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from .registry import load_registry, parse_patterns
+    from .battery import load
+    from .registry import parse_patterns
 
     kinds = ("initializer", "optimizer") if args.kind == "all" else (args.kind,)
-    return load_registry(select=parse_patterns(args.select), exclude=parse_patterns(args.exclude), kinds=kinds)
+    return load(select=parse_patterns(args.select), exclude=parse_patterns(args.exclude), kinds=kinds)
+
+
+def _print_warnings(registry: Any) -> None:
+    for warn in registry.warnings:
+        print(f"WARNING {warn.label}: plugin outside the selection failed to load (not counted): {warn.error}",
+              file=sys.stderr)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -81,14 +125,54 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"{'':48s} checks: {names}")
     for err in registry.errors:
         print(f"LOAD ERROR {err.label}: {err.error}")
-    print(f"{len(registry.specs)} specs, {len(registry.errors)} load errors")
+    _print_warnings(registry)
+    print(f"{len(registry.specs)} specs, {len(registry.errors)} load errors, {len(registry.warnings)} warnings")
     return 1 if registry.errors else 0
+
+
+class _Progress:
+    """One line per spec on a terminal (rewritten); a throttled line on anything else (CI logs)."""
+
+    def __init__(self, total_specs: int):
+        self.tty = sys.stderr.isatty()
+        self.total = total_specs
+        self.last = time.monotonic()
+
+    def update(self, n: int, qual: str, k: int, count: int, check: str, spec_start: float) -> None:
+        now = time.monotonic()
+        if self.tty:
+            print(f"\r[{n}/{self.total}] {qual} {k}/{count} {check:40s}", end="", file=sys.stderr, flush=True)
+        elif now - self.last >= PROGRESS_EVERY:
+            self.last = now
+            print(f"... [{n}/{self.total}] {qual}: check {k}/{count} ({check}), {now - spec_start:.0f}s on this spec",
+                  file=sys.stderr, flush=True)
+
+    def clear(self, width: int) -> None:
+        if self.tty:
+            print("\r" + " " * (width + 60) + "\r", end="", file=sys.stderr)
+        self.last = time.monotonic()
+
+
+def _record(outcome: Any) -> dict:
+    """One outcome as the results document records it (:func:`initcheck.reports.results.outcome_record`)."""
+    from .battery import expected_failure_for
+    from .reports.results import outcome_record
+
+    xf = expected_failure_for(outcome.item) if outcome.status in ("xfailed", "xpassed") else None
+    record = outcome_record(outcome.item.qualname, outcome.item.check, outcome.status, outcome.seconds,
+                            outcome.message, outcome.evidence, xf)
+    record["reproduce"] = outcome.reproduce
+    return record
 
 
 def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import battery
+    from .battery import BAD, STATUSES, apply_budget, default_profile, default_timeout
 
+    battery.reset_run_state()  # one run per command (main() may be called more than once in a process)
     profile = args.profile or default_profile()
+    if args.report:
+        _require_report(parser)
     case = None
     if args.case is not None:
         if not args.check or len(args.check) != 1:
@@ -99,60 +183,162 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             parser.error(f"--case is not valid JSON: {exc}")
         if not isinstance(case, dict):
             parser.error("--case must be a JSON object, e.g. '{\"shape\": [3, 4], \"dtype\": \"float32\", \"seed\": 0}'")
+    if args.seed is not None:
+        import os
+
+        os.environ[battery.ENV_SEED] = str(args.seed)
+    if args.maxfail is not None and args.maxfail < 1:
+        parser.error("--maxfail must be at least 1")
     try:
         apply_budget(args.false_fail, args.false_pass)
+        timeout = default_timeout() if args.timeout is None else args.timeout
     except ValueError as exc:
         parser.error(str(exc))
+    if timeout < 0:
+        parser.error("--timeout must be >= 0 (0: no limit)")
     registry = _load(args)
     try:
         items = battery.plan([(r.qualname, r.spec) for r in registry.specs.values()], profile, args.check)
     except ValueError as exc:
         parser.error(str(exc))
+    _print_warnings(registry)
     if not items and not registry.errors:
         print("no spec matched (see `initcheck list`)", file=sys.stderr)
         return 1
     by_spec: "OrderedDict[str, list]" = OrderedDict()
     for it in items:
         by_spec.setdefault(it.qualname, []).append(it)
-    outcomes = []
+    json_out = junit = None
+    header = _header(profile, timeout) if (args.json or args.report) else {}
+    if args.json:
+        from . import keras_compat
+        from .reports.results import JsonStream
+
+        json_out = JsonStream(args.json, header)
+    if args.junitxml:
+        from .reports.results import JUnitStream
+
+        junit = JUnitStream(args.junitxml)
+    records: Optional[list] = [] if args.report else None
     totals: Counter = Counter()
+    families: "OrderedDict[str, Counter]" = OrderedDict()
+    family_seconds: Counter = Counter()
     start = time.perf_counter()
     width = max((len(q) for q in by_spec), default=10)
-    for n, (qual, spec_items) in enumerate(by_spec.items(), 1):
-        counts: Counter = Counter()
-        t0 = time.perf_counter()
-        for k, it in enumerate(spec_items, 1):
-            if sys.stderr.isatty():
-                print(f"\r[{n}/{len(by_spec)}] {qual} {k}/{len(spec_items)} {it.check.name:40s}", end="",
-                      file=sys.stderr, flush=True)
-            outcome = battery.run_one(it, profile, case)
-            outcomes.append(outcome)
-            counts[outcome.status] += 1
-        if sys.stderr.isatty():
-            print("\r" + " " * (width + 60) + "\r", end="", file=sys.stderr)
-        totals.update(counts)
-        verdict = "FAIL" if any(counts[s] for s in BAD) else "ok"
-        parts = "  ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
-        print(f"{verdict:4s} {qual:{width}s}  {parts}  ({time.perf_counter() - t0:.1f}s)", flush=True)
-        for o in (o for o in outcomes[-len(spec_items):] if o.status in BAD):
-            text = o.message if args.verbose else o.message.split("\n")[0]
-            print(f"     {o.status.upper()} {o.item.check.name}: {text}")
+    progress = _Progress(len(by_spec))
+    interrupted = stopped = False
+    n_bad = 0
+    try:
+        for n, (qual, spec_items) in enumerate(by_spec.items(), 1):
+            counts: Counter = Counter()
+            t0 = time.perf_counter()
+            bad_outcomes = []
+            for k, it in enumerate(spec_items, 1):
+                progress.update(n, qual, k, len(spec_items), it.check.name, t0)
+                outcome = battery.run_one(it, profile, case, timeout=timeout)
+                counts[outcome.status] += 1
+                families.setdefault(it.check.family, Counter())[outcome.status] += 1
+                family_seconds[it.check.family] += outcome.seconds
+                if json_out or records is not None:
+                    record = _record(outcome)
+                    if json_out:
+                        json_out.add(record)
+                    if records is not None:
+                        records.append(record)
+                if junit:
+                    junit.add(qual, it.check.name, outcome.status, outcome.seconds, outcome.message)
+                if outcome.status in BAD:
+                    bad_outcomes.append(outcome)
+                    n_bad += 1
+                    if args.maxfail and n_bad >= args.maxfail:
+                        stopped = True
+                        break
+            progress.clear(width)
+            totals.update(counts)
+            _print_spec(qual, width, counts, time.perf_counter() - t0, bad_outcomes, args.verbose, STATUSES, BAD)
+            if stopped:
+                print(f"stopping after {n_bad} failure(s) (--maxfail {args.maxfail})")
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        progress.clear(width)
+        print("\ninterrupted (Ctrl-C): the reports hold everything that ran", file=sys.stderr)
     for err in registry.errors:
         print(f"FAIL {err.label}: plugin failed to load: {err.error}")
+    if families:
+        print("by check family:")
+        for family, c in families.items():
+            parts = ", ".join(f"{c[s]} {s}" for s in STATUSES if c[s])
+            print(f"  {family:13s} {parts}  ({family_seconds[family]:.1f}s)")
     summary = ", ".join(f"{totals[s]} {s}" for s in STATUSES if totals[s]) or "nothing ran"
-    print(f"{len(by_spec)} specs, {len(items)} checks: {summary}; {len(registry.errors)} load errors "
-          f"in {time.perf_counter() - start:.1f}s (profile {profile})")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            from . import keras_compat
+    seeded = f", seed {battery.run_seed()}" if profile == "thorough" and battery.run_seed() is not None else ""
+    print(f"{len(by_spec)} specs, {len(items)} checks: {summary}; {len(registry.errors)} load errors"
+          f"{f', {len(registry.warnings)} load warnings' if registry.warnings else ''} "
+          f"in {time.perf_counter() - start:.1f}s (profile {profile}{seeded})")
+    elapsed = time.perf_counter() - start
+    if json_out:
+        json_out.close([e.describe() for e in registry.errors], [w.describe() for w in registry.warnings],
+                       interrupted=interrupted, seconds=elapsed)
+    if junit:
+        junit.close(interrupted=interrupted)
+    if args.report and records is not None:  # an interrupted run's report shows what ran
+        from .reports.html import render
 
-            json.dump({"profile": profile, "versions": dict(keras_compat.versions()),
-                       "outcomes": [{"spec": o.item.qualname, "check": o.item.check.name, "status": o.status,
-                                     "seconds": round(o.seconds, 3), "message": o.message,
-                                     "evidence": [e.to_dict() for e in o.evidence]} for o in outcomes],
-                       "load_errors": [err.describe() for err in registry.errors]}, fh, indent=1)
+        doc = dict(header, outcomes=records, seconds=round(elapsed, 2),
+                   load_errors=[e.describe() for e in registry.errors],
+                   load_warnings=[w.describe() for w in registry.warnings], interrupted=interrupted,
+                   complete=not interrupted)
+        print(f"report: {render(doc, args.report)}")
+    if interrupted:
+        return 130
     bad = any(totals[s] for s in BAD) or bool(registry.errors)
     return 1 if bad else 0
+
+
+def _print_spec(qual: str, width: int, counts: Counter, seconds: float, bad_outcomes: list, verbose: bool,
+                statuses: Sequence[str], bad: Sequence[str]) -> None:
+    verdict = "FAIL" if any(counts[s] for s in bad) else "ok"
+    parts = "  ".join(f"{counts[s]} {s}" for s in statuses if counts[s])
+    print(f"{verdict:4s} {qual:{width}s}  {parts}  ({seconds:.1f}s)", flush=True)
+    for o in bad_outcomes:
+        lines = o.message.split("\n")
+        text = o.message if verbose else lines[0]
+        print(f"     {o.status.upper()} {o.item.check.name}: {text}")
+        if not verbose or "reproduce:" not in o.message:
+            print(f"       replay: {o.reproduce}")
+def _header(profile: str, timeout: float) -> dict:
+    """The results document's header (:mod:`initcheck.reports.results`; the pytest plugin builds the same)."""
+    from . import keras_compat, stats
+    from .reports.results import results_document
+
+    doc = results_document(profile, keras_compat.versions(), [], [], budget=stats.budget().describe())
+    doc["timeout"] = timeout
+    return doc
+
+
+def _require_report(parser: argparse.ArgumentParser) -> None:
+    """Stop before running anything when the report's extra is missing."""
+    from .reports.html import MissingExtra, require
+
+    try:
+        require()
+    except MissingExtra as exc:
+        parser.error(str(exc))
+
+
+def _cmd_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``initcheck report``: render a saved results document (imports no TensorFlow, runs no check)."""
+    from .reports.results import read_results
+
+    _require_report(parser)
+    try:
+        results = read_results(args.results)
+    except ValueError as exc:
+        parser.error(str(exc))
+    from .reports.html import render
+
+    print(f"report: {render(results, args.output)}")
+    return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -173,6 +359,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _run_findings(args)
     if args.command == "list":
         return _cmd_list(args)
+    if args.command == "report":
+        return _cmd_report(args, parser)
     return _cmd_check(args, parser)
 
 

@@ -21,6 +21,8 @@ __all__ = [
     "HIGH_PRECISION",
     "LOW_PRECISION",
     "UNIT_ROUNDOFF",
+    "UNIFORM_GRID_BITS",
+    "affine_grid_fit",
     "MANTISSA_BITS",
     "np_dtype",
     "machine_epsilon",
@@ -204,3 +206,39 @@ def narrow_share(values: np.ndarray, dtype: str, sample: int = 65_536) -> dict[s
             rounded = x.astype(np.float32 if d == "bfloat16" else np_dtype(d)).astype(np_dtype(d))
             out[d] = float(np.mean(rounded.astype(np.float64) == x))
     return out
+
+
+#: Random mantissa bits of a float64 uniform draw ``u`` in ``[0, 1)`` from TensorFlow's (stateless)
+#: generators: ``u = k 2^-52`` (the 52 mantissa bits of a number in ``[1, 2)``, minus 1).
+UNIFORM_GRID_BITS = 52
+
+
+def affine_grid_fit(x: np.ndarray, low: float, high: float, bits: int = UNIFORM_GRID_BITS) -> tuple[np.ndarray, float]:
+    """Which float64 values are *exactly* ``fl(fl(k 2^-bits * fl(high - low)) + low)`` for an integer k.
+
+    That is how a uniform generator maps its raw draw ``u = k 2^-bits`` to
+    ``[low, high)`` (TensorFlow's ``stateless_uniform``: ``u * (maxval -
+    minval) + minval``, two IEEE roundings).  A draw made at limits
+    ``(low, high)`` is reproduced bit for bit; one made at other limits is
+    reproduced only by coincidence.
+
+    Returns:
+        ``(hit, log10_chance)``: the mask of reproduced values, and
+        ``log10`` of the probability that *all* of ``x`` would be reproduced
+        by coincidence if they came from elsewhere -- each value's float64
+        neighbourhood holds one image point per grid step ``(high - low)
+        2^-bits``, i.e. a share ``min(1, ulp(x) / step)`` of the floats there.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    width = np.float64(high) - np.float64(low)
+    step = float(width) * 2.0 ** -bits
+    with np.errstate(all="ignore"):
+        k_hat = np.round((x - low) / width * 2.0 ** bits)
+        hit = np.zeros(x.shape, dtype=bool)
+        for off in (-2.0, -1.0, 0.0, 1.0, 2.0):
+            k = k_hat + off
+            inside = (k >= 0) & (k < 2.0 ** bits)
+            hit |= inside & ((k * 2.0 ** -bits) * width + np.float64(low) == x)
+        share = np.minimum(1.0, np.spacing(np.abs(x)) / step) if step > 0 else np.ones_like(x)
+        log10_chance = float(np.sum(np.log10(np.maximum(share, 1e-300))))
+    return hit, log10_chance

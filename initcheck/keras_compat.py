@@ -36,6 +36,9 @@ __all__ = [
     "register_serializable",
     "save_and_load",
     "set_global_seed",
+    "mirrored_strategy",
+    "reset_collectives",
+    "is_collective_error",
     "TensorFlowMissing",
 ]
 
@@ -195,6 +198,7 @@ def versions_from_metadata(lookup: Optional[Callable[[str], Optional[str]]] = No
         out["tensorflow"] = tfv
     if kv:
         out["keras"] = kv
+        out["keras_api"] = "2" if kv.split(".")[0] in ("2", "1") else "3"
     return out
 
 
@@ -431,6 +435,57 @@ def ensure_logical_cpus(n: int = 2) -> bool:
     ok = len(t.config.list_logical_devices("CPU")) >= n
     _LOGICAL_CPUS["ok"] = ok
     return ok
+
+
+_MIRRORED: dict = {}
+
+
+def mirrored_strategy(n: int = 2) -> Any:
+    """The process's one ``MirroredStrategy`` over ``n`` logical CPUs (created on first use).
+
+    One per process, never one per check: every new strategy starts its
+    collective instance keys afresh, so two strategies that all-reduce
+    tensors of different shapes meet at the same key, and TensorFlow's
+    collective executor reports a shape mismatch ("expected shape [6] but
+    another member in the group expected shape [1]") and stays aborted for
+    the rest of the process ("Restart your program to reset").  That is how
+    a long thorough run failed ``check_mirrored_strategy`` on SGD, Adam and
+    RMSprop for cases as plain as one ``[1]`` variable.  Keys of one
+    strategy never collide.  Call :func:`ensure_logical_cpus` first.
+    """
+    t = tf()
+    key = int(n)
+    if key not in _MIRRORED:
+        _MIRRORED[key] = t.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(n)])
+    return _MIRRORED[key]
+
+
+def is_collective_error(exc: BaseException) -> bool:
+    """An error of TensorFlow's collective executor (a failed or aborted all-reduce)."""
+    text = f"{type(exc).__name__}: {exc}"
+    return "Collective" in text or "collective" in text or "Restart your program to reset" in text
+
+
+def reset_collectives(n: int = 2) -> bool:
+    """Give the process a fresh collective executor after a failed collective; ``True`` if it worked.
+
+    A failed all-reduce aborts the eager context's collective executor for
+    good; only a new context has a new one.  TensorFlow's own tests reset
+    the context between tests (``context._reset_context``, private, present
+    in TF 2.12-2.21); the logical CPUs are configured again and the cached
+    strategy is dropped.  Objects of the old context must not be used
+    afterwards -- the optimizer checks build everything per case.
+    """
+    _MIRRORED.clear()
+    try:
+        from tensorflow.python.eager import context as _context
+
+        _context._reset_context()
+        t = tf()
+        _split_host_cpu(t)
+        return len(t.config.list_logical_devices("CPU")) >= n
+    except Exception:  # pragma: no cover - a TensorFlow without the private reset
+        return False
 
 
 # --------------------------------------------------------------------------

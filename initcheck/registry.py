@@ -9,7 +9,14 @@ An entry point may point at a spec, a list of specs, or a zero-argument
 callable returning either.  Specs are named ``distribution>name``.  A plugin
 that fails to import, raises, or yields something that is not a valid spec
 becomes a :class:`LoadError` (distribution, entry point, traceback); loading
-the others continues.  Importing this module imports no TensorFlow.
+the others continues.
+
+A load error counts against a run only when it concerns the run's selection:
+with ``select`` given, the error of a distribution the selection cannot
+reach (another installed plugin) is a *warning* (:attr:`Registry.warnings`)
+that runners print without changing the exit status.  Two distributions that
+register the same qualified name are both reported and neither runs.
+Importing this module imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import os
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Collection, Iterable, Optional, Sequence
 
 from .spec import SpecError
 
@@ -77,28 +84,38 @@ class Registered:
 
 @dataclass
 class Registry:
-    """Everything loaded: specs by qualified name, and the load errors."""
+    """Everything loaded: specs by qualified name, the load errors, and the warnings.
+
+    ``errors`` concern the selection (a run with any fails); ``warnings`` are
+    load errors of plugins outside it (reported, not failing).
+    """
 
     specs: dict[str, Registered] = field(default_factory=dict)
     errors: list[LoadError] = field(default_factory=list)
+    warnings: list[LoadError] = field(default_factory=list)
+    _claims: dict[str, list[Registered]] = field(default_factory=dict, repr=False)
 
     def of_kind(self, kind: str) -> list[Registered]:
         return [r for r in self.specs.values() if r.kind == kind]
 
     def add(self, reg: Registered) -> Optional[LoadError]:
-        """Add ``reg``; a duplicate name is a load error naming both distributions."""
-        prior = self.specs.get(reg.qualname)
-        if prior is not None:
-            err = LoadError(
-                group=GROUPS.get(reg.kind, reg.kind), distribution=reg.distribution, entry_point=reg.entry_point,
-                error=(f"duplicate spec name {reg.qualname!r}: registered by distribution "
-                       f"{prior.distribution!r} (entry point {prior.entry_point!r}) and by "
-                       f"{reg.distribution!r} (entry point {reg.entry_point!r}); the first is kept"),
-            )
-            self.errors.append(err)
-            return err
-        self.specs[reg.qualname] = reg
-        return None
+        """Add ``reg``.  A name another distribution registered too runs for neither: one load error names all."""
+        claims = self._claims.setdefault(reg.qualname, [])
+        claims.append(reg)
+        if len(claims) == 1:
+            self.specs[reg.qualname] = reg
+            return None
+        self.specs.pop(reg.qualname, None)
+        self.errors[:] = [e for e in self.errors if e.entry_point != f"duplicate {reg.qualname}"]
+        who = " and ".join(f"distribution {c.distribution!r} (entry point {c.entry_point!r})" for c in claims)
+        err = LoadError(
+            group=GROUPS.get(reg.kind, reg.kind), distribution="+".join(c.distribution for c in claims),
+            entry_point=f"duplicate {reg.qualname}",
+            error=(f"duplicate spec name {reg.qualname!r}: registered by {who}; neither runs (one of them must "
+                   "change its namespace or name)"),
+        )
+        self.errors.append(err)
+        return err
 
 
 def qualified_name(spec: Any, distribution: str) -> str:
@@ -116,6 +133,15 @@ def parse_patterns(text: Optional[str]) -> list[str]:
 def _matches(qualname: str, patterns: Sequence[str]) -> bool:
     dist = qualname.split(">", 1)[0]
     return any(fnmatch.fnmatchcase(qualname, p) or p == dist for p in patterns)
+
+
+def _may_select(distribution: str, patterns: Sequence[str]) -> bool:
+    """Could a spec of ``distribution`` match one of ``patterns``?  (Used when its specs' names are unknown.)
+
+    A pattern reaches a distribution by its name, or by a glob whose part
+    before ``>`` matches the name (``mypkg``, ``mypkg>*``, ``my*``, ``*>Foo``).
+    """
+    return any(p == distribution or fnmatch.fnmatchcase(distribution, p.split(">", 1)[0]) for p in patterns)
 
 
 def _dist_name(ep: Any) -> str:
@@ -143,6 +169,7 @@ def load_registry(
     exclude: Optional[Sequence[str]] = None,
     kinds: Sequence[str] = ("initializer", "optimizer"),
     use_env: bool = True,
+    known_checks: Optional[Collection[str]] = None,
 ) -> Registry:
     """Load every registered spec.
 
@@ -154,6 +181,9 @@ def load_registry(
             plugin can be switched off.
         kinds: Which groups to load.
         use_env: Also read ``INITCHECK_SELECT`` / ``INITCHECK_EXCLUDE``.
+        known_checks: Registered check names; a spec whose
+            ``expected_failures`` names another is a load error.  Runners pass
+            them (:func:`initcheck.battery.load`).
     """
     select = list(select or [])
     exclude = list(exclude or [])
@@ -168,18 +198,22 @@ def load_registry(
             if dist in exclude or f"{dist}>*" in exclude:
                 continue
             label = f"{ep.name} = {ep.value}"
+            # An error of a plugin the selection cannot reach is a warning, not a failure of this run.
+            sink = registry.errors if not select or _may_select(dist, select) else registry.warnings
             try:
                 loaded = _expand(ep.load())
             except Exception as exc:
-                registry.errors.append(LoadError(group, dist, label, f"{type(exc).__name__}: {exc}",
-                                                 traceback.format_exc()))
+                sink.append(LoadError(group, dist, label, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
                 continue
             for obj in loaded:
                 try:
-                    _validate(obj, kind)
+                    _validate(obj, kind, known_checks)
                 except Exception as exc:
-                    registry.errors.append(LoadError(group, dist, label, f"{type(exc).__name__}: {exc}",
-                                                     traceback.format_exc(limit=3)))
+                    target, name = sink, getattr(obj, "name", None)
+                    if isinstance(name, str) and select:  # a named spec: inside the selection or not
+                        target = registry.errors if _matches(qualified_name(obj, dist), select) else registry.warnings
+                    target.append(
+                        LoadError(group, dist, label, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=3)))
                     continue
                 qual = qualified_name(obj, dist)
                 if select and not _matches(qual, select):
@@ -190,9 +224,12 @@ def load_registry(
     return registry
 
 
-def _validate(obj: Any, kind: str) -> None:
+def _validate(obj: Any, kind: str, known_checks: Optional[Collection[str]] = None) -> None:
     got = getattr(obj, "kind", None)
     if got != kind or not hasattr(obj, "validate"):
         raise SpecError(getattr(obj, "name", repr(obj)[:60]), "<entry point>",
                         f"expected a {kind} spec, got {type(obj).__name__}")
-    obj.validate()
+    if known_checks is None:
+        obj.validate()
+    else:
+        obj.validate(known_checks=known_checks)

@@ -16,6 +16,13 @@ initializer; designed seed collisions in ``seeds``), ``distribution``
 (orthogonal/Haar, spectra), ``propagation`` (signal through depth),
 ``optimizer`` (update rules in every mode) and ``convergence`` (toy tasks).
 
+Every check of a kind depends on that kind's *contract* check
+(:data:`CONTRACTS`: ``check_output_contract`` for initializers,
+``check_optimizer_contract`` for optimizers), so an object that raises, or
+returns the wrong shape, dtype or non-finite values, fails once and every
+other check of the spec is reported blocked.  A check name is unique within
+its kind; ``check_config_round_trip`` is the one name both kinds share.
+
 Check modules must not import TensorFlow at import time; they reach Keras
 through :mod:`initcheck.keras_compat` inside the check body.
 """
@@ -29,7 +36,8 @@ from typing import Any, Callable, Optional
 
 from .evidence import CheckFailure, Evidence
 
-__all__ = ["Check", "register_check", "all_checks", "checks_for", "CHECK_MODULES", "FAMILIES"]
+__all__ = ["Check", "register_check", "all_checks", "checks_for", "CHECK_MODULES", "FAMILIES", "CONTRACTS",
+           "check_names"]
 
 #: Check families, in the order runners report them (the layer checks are distribution checks).
 FAMILIES: tuple[str, ...] = ("structural", "distribution", "structured", "propagation", "optimizer", "convergence")
@@ -47,7 +55,10 @@ CHECK_MODULES: tuple[str, ...] = (
     "initcheck.checks.convergence",
 )
 
-_REGISTRY: dict[str, "Check"] = {}
+#: The contract check of each kind: every other check of that kind depends on it.
+CONTRACTS: dict[str, str] = {"initializer": "check_output_contract", "optimizer": "check_optimizer_contract"}
+
+_REGISTRY: dict[tuple[str, str], "Check"] = {}
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,9 @@ class Check:
         statistical: True when the check makes statistical assertions that
             draw on the run's false-fail budget.
         depends_on: Checks whose failure makes this one meaningless; a
-            runner reports those once and skips dependents with a reason.
+            runner reports those once and reports dependents as blocked.
+            The kind's contract check (:data:`CONTRACTS`) is always among
+            them.
         thorough_only: Only run in the ``thorough`` profile.
     """
 
@@ -102,7 +115,7 @@ def register_check(
 
     Returns the registered function: ``func`` wrapped so that the evidence it
     returns or raises carries the check's name (and the spec's, when the body
-    left them empty).
+    left them empty).  ``depends_on`` gets the kind's contract check added.
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown check family {family!r}; known: {FAMILIES}")
@@ -111,9 +124,9 @@ def register_check(
         name = func.__name__
         if not name.startswith("check_"):
             raise ValueError(f"check functions are named check_*, got {name!r}")
-        known = _REGISTRY.get(name)
+        known = _REGISTRY.get((kind, name))
         if known is not None and getattr(known.func, "__wrapped__", None) is not func:
-            raise ValueError(f"two checks named {name!r}")
+            raise ValueError(f"two {kind} checks named {name!r}")
 
         @functools.wraps(func)
         def registered(spec: Any, case: dict) -> Any:
@@ -121,15 +134,19 @@ def register_check(
                 ev = func(spec, case)
             except CheckFailure as failure:
                 if _stamp(failure.evidence, name, spec):
-                    raise CheckFailure(failure.evidence) from None
+                    raise failure.refresh() from None
                 raise
             if isinstance(ev, Evidence):
                 _stamp(ev, name, spec)
             return ev
 
-        _REGISTRY[name] = Check(
+        contract = CONTRACTS.get(kind)
+        deps = tuple(depends_on)
+        if contract and name != contract and contract not in deps:
+            deps = (contract,) + deps
+        _REGISTRY[(kind, name)] = Check(
             name=name, func=registered, kind=kind, family=family, applies=applies, strategy=strategy,
-            examples=examples, statistical=statistical, depends_on=depends_on,
+            examples=examples, statistical=statistical, depends_on=deps,
             thorough_only=thorough_only, doc=(func.__doc__ or "").strip().split("\n")[0],
         )
         return registered
@@ -147,22 +164,68 @@ def _stamp(ev: Evidence, check: str, spec: Any) -> bool:
     return changed
 
 
-def all_checks() -> dict[str, Check]:
-    """Every registered check, by name, in a stable order."""
+def _ordered() -> list[Check]:
     for mod in CHECK_MODULES:
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:
             if exc.name != mod:  # a real import error inside the module
                 raise
-    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].kind, FAMILIES.index(kv[1].family),
-                                                        bool(kv[1].depends_on), kv[0])))
+    return sorted(_REGISTRY.values(), key=lambda c: (c.kind, FAMILIES.index(c.family),
+                                                      c.name != CONTRACTS.get(c.kind),
+                                                      len(c.depends_on), c.name))
+
+
+def all_checks(kind: Optional[str] = None) -> dict[str, Check]:
+    """Every registered check of ``kind`` (all kinds when ``None``), by name, in a stable order.
+
+    In the all-kinds view a name both kinds register (``check_config_round_trip``)
+    maps to one :class:`Check` that runs, for each spec, the check of the
+    spec's kind (its ``kind`` reads ``"initializer|optimizer"``).
+    """
+    out: dict[str, Check] = {}
+    shared: dict[str, list[Check]] = {}
+    for check in _ordered():
+        if kind is None or check.kind == kind:
+            if check.name in out:
+                shared.setdefault(check.name, [out[check.name]]).append(check)
+            else:
+                out[check.name] = check
+    for name, variants in shared.items():
+        out[name] = _by_kind(variants)
+    return out
+
+
+def _by_kind(variants: list[Check]) -> Check:
+    """One check over several kinds: each call goes to the variant of the spec's kind."""
+    table = {c.kind: c for c in variants}
+
+    def pick(spec: Any) -> Check:
+        return table[spec.kind]
+
+    def func(spec: Any, case: dict) -> Any:
+        return pick(spec).func(spec, case)
+
+    def strategy(spec: Any) -> Any:
+        chosen = pick(spec).strategy
+        return chosen(spec) if chosen else None
+
+    first = variants[0]
+    return Check(name=first.name, func=func, kind="|".join(table), family=first.family,
+                 applies=lambda spec: spec.kind in table and pick(spec).applies(spec),
+                 strategy=strategy, examples=max(c.examples for c in variants),
+                 statistical=any(c.statistical for c in variants), doc=first.doc)
+
+
+def check_names() -> set[str]:
+    """Every registered check name, of either kind."""
+    return {c.name for c in _ordered()}
 
 
 def checks_for(spec: Any, profile: str = "ci") -> list[Check]:
     """The checks that apply to ``spec`` (by kind and capability)."""
     out = []
-    for check in all_checks().values():
+    for check in _ordered():
         if check.kind != spec.kind:
             continue
         if check.thorough_only and profile != "thorough":

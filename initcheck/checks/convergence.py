@@ -22,6 +22,7 @@ from typing import Any
 
 from . import register_check
 from .evidence import Evidence, fail, ok
+from .figure_data import convergence_summary
 
 __all__ = ["check_trains_deep_relu", "check_convergence_expectations"]
 
@@ -58,7 +59,7 @@ def _run(spec: Any, case: dict, profile: str) -> Evidence:
     failed = [d for d in decisions if not d.passed]
     data = {
         "alpha": alpha, "beta": b.beta, "n_assertions": len(decisions),
-        "decisions": [d.data() for d in decisions],
+        "decisions": [d.data() for d in decisions], "figure": convergence_summary(decisions),
     }
     if failed:
         raise fail("; ".join(f"{d.expectation}: {d.message}" for d in failed), case, **data)

@@ -46,16 +46,18 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import stats
-from ..dtypes import (HIGH_PRECISION, LOW_PRECISION, MANTISSA_BITS, UNIT_ROUNDOFF, atom_cap, narrow_share,
-                      neighbours, parameter_rounding_band_ks, round_to, rounded_bounds, rounded_law_grid)
-from ..laws import Fans, Law
+from ..dtypes import (HIGH_PRECISION, LOW_PRECISION, MANTISSA_BITS, UNIFORM_GRID_BITS, UNIT_ROUNDOFF,
+                      affine_grid_fit, atom_cap, narrow_share, neighbours, parameter_rounding_band_ks, round_to,
+                      rounded_bounds, rounded_law_grid)
+from ..laws import Fans, Law, Uniform
 from ..strategies import big_kernel_cases
 from . import register_check
 from ._sampling import Pool, case_shape, finite_values, pooled
 from .evidence import Evidence, ok, statistical_verdict
+from .figure_data import histogram_summary
 
 __all__ = [
-    "law_at", "extreme_region", "iid_high",
+    "law_at", "extreme_region", "iid_high", "float64_limits_result",
     "check_law_fit", "check_variance", "check_mean", "check_support", "check_tails", "check_independence",
     "check_atoms", "check_resolution", "check_low_precision", "EXAMPLES",
 ]
@@ -119,23 +121,28 @@ def _marginal(spec: Any, case: dict, size: Callable[[stats.Plan], int], statisti
     return statistical_verdict(results, case, data, what)
 
 
-def _ks(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
-    _, x = finite_values(spec, case, n)
-    return [stats.ks_test(x, law.cdf, b.alpha, b.beta)], {}
+def _on_values(test: Callable[[np.ndarray, Law, Any], stats.TestResult]) -> Statistic:
+    """A statistic of the finite pooled values; its evidence keeps their histogram, ECDF and QQ figure."""
+
+    def statistic(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
+        _, x = finite_values(spec, case, n)
+        return [test(x, law, b)], {"figure": histogram_summary(x, law)}
+
+    return statistic
 
 
-def _variance(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
-    _, x = finite_values(spec, case, n)
-    return [stats.variance_test(x, law.mean(), law.variance(), law.excess_kurtosis(), b.alpha, b.beta)], {}
-
-
-def _mean(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
-    _, x = finite_values(spec, case, n)
-    return [stats.mean_test(x, law.mean(), math.sqrt(law.variance()), b.alpha, b.beta)], {}
+_ks = _on_values(lambda x, law, b: stats.ks_test(x, law.cdf, b.alpha, b.beta))
+_variance = _on_values(lambda x, law, b: stats.variance_test(x, law.mean(), law.variance(), law.excess_kurtosis(),
+                                                             b.alpha, b.beta))
+_mean = _on_values(lambda x, law, b: stats.mean_test(x, law.mean(), math.sqrt(law.variance()), b.alpha, b.beta))
 
 
 def _support(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
-    return [_support_result(pool.native(n), law, case["dtype"], b.beta)], {}
+    results = [_support_result(pool.native(n), law, case["dtype"], b.beta)]
+    limits = float64_limits_result(spec, case, law, b.alpha)
+    if limits is not None:
+        results.append(limits)
+    return results, {}
 
 
 def _tails(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
@@ -212,7 +219,10 @@ def check_support(spec: Any, case: dict) -> Evidence:
     """No value lies outside the law's support rounded to the dtype (exact; truncation honoured).
 
     A correct initializer never fails this (false-fail rate 0); an escape
-    rate ``r`` is missed with probability ``(1 - r)^n <= exp(-r n)``.
+    rate ``r`` is missed with probability ``(1 - r)^n <= exp(-r n)``.  For a
+    uniform law on a spec that offers float64, a second, structural test
+    (:func:`float64_limits_result`) sees escapes far too rare to count: limits
+    rounded through float32 (a band of mass ~1e-8 beyond the limit).
     """
     return _marginal(spec, case, lambda plan: plan.n_tails, _support, "support")
 
@@ -303,6 +313,82 @@ def _support_result(draws: list[np.ndarray], law: Law, dtype: str, beta: float) 
         observed={"outside_or_non_finite": count, "min": scan["min"], "max": scan["max"],
                   "first_outside": scan["first"]},
         expected={"support": list(law.support()), "support_rounded_to_dtype": [lo_d, hi_d], "dtype": dtype},
+    )
+
+
+def float64_limits_result(spec: Any, case: dict, law: Law, alpha: float) -> Optional[stats.TestResult]:
+    """Are the float64 draws made at the law's limits, or at limits rounded through float32?
+
+    Why a structural test.  A generator that computes its float64 draws
+    from ``float32(low)``, ``float32(high)`` (Keras 3's TensorFlow backend:
+    ``tf.cast`` of a Python float makes a float32 tensor first) puts the mass
+    ``|float32(high) - high| / (high - low)``, about 1e-8, in the band
+    ``(high, float32(high)]`` (and likewise below ``low``): values the law
+    forbids.  The exact count of :func:`_support_result` is right but blind
+    there -- at n ~ 1e7 a band of mass 1e-8 is seen with probability 0.1,
+    i.e. only by seed luck (a thorough run once did: 0.00956831949172695 above
+    the GlorotUniform limit 0.009568319307746789).  No sample size a check can
+    afford changes that.
+
+    What it tests.  Uniform generators map a raw draw ``u = k 2^-52`` to
+    ``fl(fl(u (high - low)) + low)`` (TensorFlow's ``stateless_uniform``).
+    Each float64 value of one draw of the case's kernel (its shape and seed,
+    in float64 whatever the case's dtype) is decoded against two hypotheses
+    (:func:`~initcheck.dtypes.affine_grid_fit`): the law's limits (within
+    one ulp each) and the float32-rounded limits.  A generator of that form
+    reproduces *every* value bit for bit at the limits it really used.
+
+    Verdict.  Fails only when the float32-rounded limits reproduce every
+    value and the law's limits do not.  Power: such a generator is caught
+    with probability 1 whatever the seed and n, at every case whose limits
+    are not float32 numbers (the ``ci`` profile included).  False fail: a
+    correct generator of another form would have to land on the float32
+    hypothesis's grid by coincidence at every value; the probability of that
+    is computed from the values (``log10_false_fail``; below ``10^-8000`` at
+    n = 2^15) and the test fails only where it is below the check's
+    ``alpha``.  A generator of another form passes the test as *not
+    applicable* (reported): the exact count still stands.  Limits that are
+    float32 numbers leave nothing to test.  ``None`` for other laws and
+    specs without float64.
+    """
+    if not isinstance(law, Uniform) or "float64" not in getattr(spec, "dtypes", ()):
+        return None
+    lo, hi = float(law.low), float(law.high)
+    lo32, hi32 = float(np.float32(lo)), float(np.float32(hi))
+    x = pooled(spec, case_shape(case), "float64", case["seed"]).native(1)[0]
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    band = int(np.sum(((x > hi) & (x <= hi32)) | ((x < lo) & (x >= lo32))))
+    law_fit = 0.0
+    for a in (lo, float(np.nextafter(lo, -np.inf)), float(np.nextafter(lo, np.inf))):
+        for c in (hi, float(np.nextafter(hi, np.inf)), float(np.nextafter(hi, -np.inf))):
+            law_fit = max(law_fit, float(affine_grid_fit(x, a, c)[0].mean()) if n else 0.0)
+    rel = max(abs(hi32 - hi), abs(lo32 - lo)) / (hi - lo)
+    observed: dict[str, Any] = {"values": n, "decoded_at_law_limits": law_fit, "band_count": band,
+                                "float32_limits": [lo32, hi32]}
+    if lo32 == lo and hi32 == hi:
+        f32_hits, log10_chance, applicable = 0, 0.0, "limits are float32 numbers: nothing to test"
+    else:
+        hit, log10_chance = affine_grid_fit(x, lo32, hi32)
+        f32_hits = int(hit.sum())
+        observed["decoded_at_float32_limits"] = f32_hits / n if n else 0.0
+        if law_fit == 1.0:
+            applicable = "every value decoded at the law's limits"
+        elif f32_hits == n:
+            applicable = "every value decoded at the float32-rounded limits"
+        else:
+            applicable = (f"not applicable: the generator is not u*(high-low)+low on a 2^-{UNIFORM_GRID_BITS} grid "
+                          "at either limits (the exact count stands)")
+    observed["log10_false_fail"] = log10_chance
+    observed["verdict"] = applicable
+    failed = n > 0 and law_fit < 1.0 and f32_hits == n and log10_chance < math.log10(alpha)
+    return stats.TestResult(
+        "float64_limits_rounded_through_float32", float(f32_hits if law_fit < 1.0 else 0), float(n - 1), not failed,
+        n, 10.0 ** max(log10_chance, -300.0), 0.0, rel,
+        "relative rounding of a limit through float32 (decoded from every value; caught with probability 1)",
+        observed=observed,
+        expected={"limits": [lo, hi], "band": [[lo32, lo], [hi, hi32]], "band_mass_under_law": 0.0},
     )
 
 

@@ -21,10 +21,23 @@ convolution with ``c`` input channels):
 * ``fan_out`` is the number of output units one input unit feeds.
 
 Strides other than 1 divide the number of terms of a *transposed*
-convolution (and the outputs of a forward one) by the stride product; the
-layer checks build every layer with stride 1 so both conventions agree on
-that point.  :data:`CONVENTIONS` states each kind's formula for docs and
-evidence.
+convolution by the stride product: each output sums ``in * prod(k) /
+prod(strides)`` terms (He-initialized ``Conv2DTranspose`` doubles the signal
+variance at stride 1 and halves it at stride 2 when ``in = 2 out``), so the
+transposed kinds test every case at strides 1 and 2 (the case's
+``"strides"``): the kernel the initializer fills does not depend on the
+stride, its true fans do.  Forward convolutions are built at stride 1.
+:data:`CONVENTIONS` states each kind's formula for docs and evidence.
+
+Which fans the *initializer* uses is the spec's ``fan_convention``.  For
+``"layer"`` (default) each kernel must match the law at the true fans; a
+failure says, when the variance matches the law at the kernel-shape fans
+instead, that the one-line remedy is to declare ``fan_convention="shape"``.
+For ``"shape"`` the check verifies the consequence instead of waiving it:
+where the two laws differ, the variance must match the law at the shape fans
+and the check reports an expected failure of the convention carrying the
+measured ratio to the true-fan law (:data:`~initcheck.builtin.findings.SHAPE_FANS`);
+matching neither is a real failure.
 """
 
 from __future__ import annotations
@@ -36,16 +49,17 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import stats
+from ..builtin.findings import MHA_SEEDED_CLONE, SHAPE_FANS
 from ..laws import Fans, Law, shape_fans
 from ..strategies import derive_seed, seeds
 from . import register_check
 from .distribution import law_at
-from .evidence import Evidence, fail, ok, statistical_verdict
+from .evidence import Evidence, consequence, fail, ok, statistical_verdict
 
 __all__ = [
     "LayerKind", "LAYER_KINDS", "CONVENTIONS", "LAYER_VARIANCE_CHANGE", "layer_check_name", "run_layer_variance",
     "dense_fans", "conv_fans", "conv_transpose_fans", "depthwise_fans", "einsum_fans", "recurrent_fans",
-    "check_layer_independence_multi_head_attention",
+    "check_layer_independence_multi_head_attention", "SHAPE_REMEDY",
 ]
 
 
@@ -58,7 +72,7 @@ CONVENTIONS: dict[str, str] = {
             "(stride 1, He et al. 2015)",
     "conv_transpose": "kernel (*k, out, in) (Keras stores filters before input channels): the adjoint of a "
                       "convolution, so each output sums in*prod(k)/prod(strides) terms and each input feeds "
-                      "out*prod(k) outputs -> fan_in = in*prod(k), fan_out = out*prod(k) at stride 1",
+                      "out*prod(k) outputs -> fan_in = in*prod(k)/prod(strides), fan_out = out*prod(k)",
     "depthwise": "kernel (*k, in, mult): output channel (c, m) sums prod(k) terms of input channel c only -> "
                  "fan_in = prod(k); each input feeds mult*prod(k) outputs -> fan_out = mult*prod(k)",
     "pointwise": "kernel (1, 1, in, out) of a separable conv: a dense map over channels -> fan_in = in, "
@@ -139,7 +153,8 @@ def recurrent_fans(shape: tuple[int, ...], gates: int) -> Fans:
 
 #: Relative variance error the layer checks are sure (1 - beta) to catch.  The
 #: drawn configs make every fan confusion change the variance by more: channel
-#: ratios >= 2 (transposed convs: x2 or x1/2), >= 64 input channels
+#: ratios >= 2 (transposed convs: in = 2..4 x out, so x2..4 at stride 1 for
+#: fan_in/fan_out and >= x1.5 at stride 2 for fan_avg), >= 64 input channels
 #: (depthwise: x1/64 or less), recurrent gates (fan_avg GRU with in <= 4 units:
 #: x0.71 at worst; LSTM x0.63).  A law at the wrong fans by such factors cannot
 #: hide; smaller errors are the marginal checks' job (1 % std).
@@ -155,6 +170,9 @@ class LayerKind:
 
     ``build(keras, initializer, params)`` returns ``{label: kernel array}``;
     ``oracle(label, shape, params)`` returns the kernel's true fans.
+    ``settings(params)`` lists the ``(suffix, params)`` under which the same
+    kernels are judged (the transposed kinds: one per stride, since the
+    stride changes the true fans but not the kernel); default one.
     """
 
     name: str
@@ -163,6 +181,7 @@ class LayerKind:
     build: Callable[[Any, Any, dict], dict]
     oracle: Callable[[str, tuple, dict], Fans]
     convention: str
+    settings: Callable[[dict], list] = lambda p: [("", p)]
 
 
 def _weights(layer: Any) -> dict[str, Any]:
@@ -194,23 +213,37 @@ def _conv_kind(rank: int, transpose: bool) -> LayerKind:
     def params() -> Any:
         from hypothesis import strategies as st
 
-        return st.fixed_dictionaries({"k": st.lists(st.integers(2, 4 if rank < 3 else 3), min_size=rank,
-                                                    max_size=rank),
-                                      "channels": _ratio_pair(st, *_CONV_CHANNELS[rank]), "seed": seeds()})
+        fields = {"k": st.lists(st.integers(2, 4 if rank < 3 else 3), min_size=rank, max_size=rank),
+                  "channels": _ratio_pair(st, *_CONV_CHANNELS[rank]), "seed": seeds()}
+        if transpose:
+            # in = m * out (m = 2..4): every fan mode then differs from the shape convention by >= x1.5 at
+            # stride 1 or 2 (fan_avg agrees at stride 1 and differs at 2); see LAYER_VARIANCE_CHANGE.
+            lo, hi = _CONV_CHANNELS[rank]
+            fields["channels"] = st.tuples(st.integers(lo, hi), st.integers(2, 4)).map(lambda t: (t[0] * t[1], t[0]))
+            fields["strides"] = st.just([1, 2])
+        return st.fixed_dictionaries(fields)
 
     def build(keras: Any, init: Any, p: dict) -> dict:
         cin, cout = p["channels"]
         names = {1: "Conv1D", 2: "Conv2D", 3: "Conv3D"}
         cls = getattr(keras.layers, names[rank] + ("Transpose" if transpose else ""))
-        layer = cls(cout, tuple(p["k"]), kernel_initializer=init, use_bias=False)
+        stride = max(p.get("strides", [1])) if transpose else 1
+        layer = cls(cout, tuple(p["k"]), strides=stride, kernel_initializer=init, use_bias=False)
         layer.build((None,) + (8,) * rank + (cin,))
         return {"kernel": _find(_weights(layer), "kernel")}
 
     def oracle(label: str, shape: tuple, p: dict) -> Fans:
-        return conv_transpose_fans(shape) if transpose else conv_fans(shape)
+        if transpose:
+            return conv_transpose_fans(shape, (int(p.get("stride", 1)),) * rank)
+        return conv_fans(shape)
+
+    def settings(p: dict) -> list:
+        return [(f"stride{s}", {**p, "stride": int(s)}) for s in p.get("strides", [1])]
 
     name = f"conv{rank}d" + ("_transpose" if transpose else "")
-    return LayerKind(name, (rank + 2,), params, build, oracle, "conv_transpose" if transpose else "conv")
+    if transpose:
+        return LayerKind(name, (rank + 2,), params, build, oracle, "conv_transpose", settings)
+    return LayerKind(name, (rank + 2,), params, build, oracle, "conv")
 
 
 def _dense_params() -> Any:
@@ -380,64 +413,105 @@ def _cloneable(keras: Any, init: Any) -> Any:
     return _WRAPPER[key](init)
 
 
+#: Two laws closer than this (relative variance) are one law: the shape and true fans agree there.
+_SAME_LAW = 1e-9
+
+#: The one-line remedy a strict layer check names when the variance matches the shape-fan law.
+SHAPE_REMEDY = ('declare fan_convention="shape" on the spec if your initializer computes fans from the kernel '
+                'shape (like Keras\'s VarianceScaling)')
+
+
 def run_layer_variance(kind: LayerKind, spec: Any, case: dict) -> Evidence:
-    """Build ``kind`` with the spec's initializer (pooled over seeds) and test each kernel's variance."""
+    """Build ``kind`` with the spec's initializer (pooled over seeds) and test each kernel's variance.
+
+    Each kernel (and, for the transposed kinds, each stride) is judged by the
+    spec's ``fan_convention``; see the module docstring.
+    """
     from .. import keras_compat as kc
 
     keras = kc.keras()
     b = stats.budget()
     seed = int(case["seed"])
+    settings = kind.settings(case)
     pools: dict[str, list[np.ndarray]] = {}
     builds = 0
     need: Optional[dict[str, int]] = None
-    laws: dict[str, Law] = {}
+    # (label, setting suffix) -> (law at the true fans, law at the shape fans, true fans, the law tested)
+    judged: dict[tuple[str, str], tuple[Law, Law, Fans, Law]] = {}
+    shape_conv = spec.fan_convention == "shape"
     while builds < _MAX_BUILDS:
         kernels = kind.build(keras, _cloneable(keras, spec.factory(derive_seed(seed, builds))), case)
         builds += 1
         for label, value in kernels.items():
             pools.setdefault(label, []).append(value)
         if need is None:
-            a_each = b.alpha / len(kernels)
+            a_each = b.alpha / (len(kernels) * len(settings))
             need = {}
             for label, value in kernels.items():
                 shp = tuple(value.shape)
-                laws[label] = law_at(spec, shp, kind.oracle(label, shp, case))
-                need[label] = stats.variance_sample_size(LAYER_VARIANCE_CHANGE, laws[label].excess_kurtosis(),
-                                                         a_each, b.beta)
+                shape_law = law_at(spec, shp)
+                for suffix, params in settings:
+                    fans = kind.oracle(label, shp, params)
+                    true_law = law_at(spec, shp, fans)
+                    differ = abs(shape_law.variance() / true_law.variance() - 1.0) > _SAME_LAW
+                    tested = shape_law if (shape_conv and differ) else true_law
+                    judged[(label, suffix)] = (true_law, shape_law, fans, tested)
+                    n = stats.variance_sample_size(LAYER_VARIANCE_CHANGE, tested.excess_kurtosis(), a_each, b.beta)
+                    need[label] = max(need.get(label, 0), n)
         if all(sum(v.size for v in pools[label]) >= need[label] for label in need):
             break
     assert need is not None
-    a_each = b.alpha / len(need)
+    a_each = b.alpha / len(judged)
     results = []
     detail: dict[str, Any] = {}
-    for label, values in pools.items():
+    failures: list[str] = []
+    consequences: list[str] = []
+    for (label, suffix), (true_law, shape_law, fans, tested) in judged.items():
+        values = pools[label]
         x = np.concatenate([v.ravel() for v in values])
         shp = tuple(values[0].shape)
-        law = laws[label]
-        fans = kind.oracle(label, shp, case)
-        res = stats.variance_test(x, law.mean(), law.variance(), law.excess_kurtosis(), a_each, b.beta)
-        res.name = f"variance_z_{label}"
+        name = label + (f"@{suffix}" if suffix else "")
+        res = stats.variance_test(x, tested.mean(), tested.variance(), tested.excess_kurtosis(), a_each, b.beta)
+        res.name = f"variance_z_{name}"
         kfans = shape_fans(shp)
-        keras_law = law_at(spec, shp)
+        ratio_true = res.observed["variance"] / true_law.variance()
         res.expected.update({"oracle_fans": [fans.fan_in, fans.fan_out],
                              "keras_convention_fans": [kfans.fan_in, kfans.fan_out],
-                             "variance_at_keras_fans": keras_law.variance()})
-        res.observed["ratio_to_oracle_variance"] = res.observed["variance"] / law.variance()
+                             "variance_at_true_fans": true_law.variance(),
+                             "variance_at_keras_fans": shape_law.variance(),
+                             "tested_at": "shape fans" if tested is shape_law and shape_conv else "true fans"})
+        res.observed["ratio_to_oracle_variance"] = ratio_true
         results.append(res)
-        detail[label] = {"shape": list(shp), "law_at_oracle_fans": str(law), "law_at_keras_fans": str(keras_law)}
-    failed = [r for r in results if not r.passed]
-    data = {"layer": kind.name, "convention": kind.convention, "builds": builds, "kernels": detail,
-            "tests": [r.to_dict() for r in results], "alpha_per_check": b.alpha,
+        detail[name] = {"shape": list(shp), "law_at_oracle_fans": str(true_law), "law_at_keras_fans": str(shape_law)}
+        other = shape_law if tested is true_law else true_law
+        alt = stats.variance_test(x, other.mean(), other.variance(), other.excess_kurtosis(), a_each, b.beta)
+        where = (f"{kind.name} {res.name}: variance {res.observed['variance']:.6g} is {ratio_true:.4g} x the law at "
+                 f"the layer's true fans {[fans.fan_in, fans.fan_out]} ({true_law.variance():.6g}); the kernel-shape "
+                 f"fans {[kfans.fan_in, kfans.fan_out]} give {shape_law.variance():.6g}")
+        if res.passed:
+            if tested is shape_law and shape_conv:
+                consequences.append(f"{where}: the variance matches the shape fans, as fan_convention='shape' "
+                                    f"declares (ratio {ratio_true:.4g} to the true-fan law, z={res.statistic:.3g} "
+                                    f"at n={res.n})")
+            continue
+        stat = f"z={res.statistic:.4g} > {res.threshold:.4g} at n={res.n}"
+        if not shape_conv and alt.passed and other is shape_law:
+            failures.append(f"{where}; {stat}. The variance matches the law at the kernel-shape fans: "
+                            f"{SHAPE_REMEDY}")
+        elif shape_conv and tested is shape_law and alt.passed:
+            failures.append(f"{where}; {stat} against the shape fans that fan_convention='shape' declares, but it "
+                            "matches the true fans: this initializer uses the layer's fans, drop the declaration")
+        else:
+            failures.append(f"{where}; {stat}; it matches the law at neither the true nor the kernel-shape fans")
+    data = {"layer": kind.name, "convention": kind.convention, "fan_convention": spec.fan_convention,
+            "builds": builds, "kernels": detail, "tests": [r.to_dict() for r in results], "alpha_per_check": b.alpha,
             "budget_share": 1.0 / b.max_assertions, "named_relative_variance_change": LAYER_VARIANCE_CHANGE,
             "seeds": {"case_seed": seed, "builds": builds, "seed_derivation": "derive_seed(case_seed, i)"}}
-    if failed:
-        r = failed[0]
-        raise fail(f"{kind.name} {r.name}: variance {r.observed['variance']:.6g} is "
-                   f"{r.observed['ratio_to_oracle_variance']:.4g} x the law at the layer's true fans "
-                   f"{r.expected['oracle_fans']} ({r.expected['variance']:.6g}); Keras's shape "
-                   f"convention fans {r.expected['keras_convention_fans']} give "
-                   f"{r.expected['variance_at_keras_fans']:.6g}; z={r.statistic:.4g} > "
-                   f"{r.threshold:.4g} at n={r.n}", case, **data)
+    if failures:
+        raise fail("; ".join(failures), case, **data)
+    if consequences:
+        ratios = {r.name: r.observed["ratio_to_oracle_variance"] for r in results}
+        raise consequence("; ".join(consequences), case, SHAPE_FANS, ratio_to_true_fan_law=ratios, **data)
     return ok(f"{kind.name} kernel variance matches the law at the true fans", case, **data)
 
 
@@ -511,9 +585,22 @@ def check_layer_independence_multi_head_attention(spec: Any, case: dict) -> Evid
             (thr + stats.z_one_sided(b.beta)) / math.sqrt(n), "correlation between two kernels (approx.)",
             observed={"correlation": r, "identical": bool(np.array_equal(kernels[p], kernels[q]))},
             expected={"correlation": 0.0}))
-    return statistical_verdict(results, case, {"law": str(law), "law_parameters": law.describe(),
-                                               "layer": "multi_head_attention", "kernel_shape": list(shape)},
-                               "MHA kernel independence")
+    data = {"law": str(law), "law_parameters": law.describe(), "layer": "multi_head_attention",
+            "kernel_shape": list(shape)}
+    failed = [r for r in results if not r.passed]
+    if failed and all(r.observed["identical"] for r in failed):
+        pairs = ", ".join(r.name.replace("correlation_", "").replace("_", "/") for r in failed)
+        if spec.has("seeded"):
+            # Keras clones the initializer through get_config (seed included): the seed contract makes the
+            # clones draw identical kernels.  That consequence is verified (identical, not merely correlated).
+            raise consequence(f"MHA kernel independence: kernels {pairs} are identical, the known consequence of "
+                              "a seeded initializer that MultiHeadAttention clones with its seed", case,
+                              MHA_SEEDED_CLONE, tests=[r.to_dict() for r in results], **data)
+        raise fail(f"MHA kernel independence: kernels {pairs} are identical although the spec is not tagged "
+                   "'seeded': clones of the initializer made from its get_config() draw the same values "
+                   "(if its factory honours a seed, tag the spec 'seeded')", case,
+                   tests=[r.to_dict() for r in results], **data)
+    return statistical_verdict(results, case, data, "MHA kernel independence")
 
 
 __all__ += ["check_layer_independence_multi_head_attention"]

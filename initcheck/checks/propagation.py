@@ -57,6 +57,7 @@ from ..strategies import MAX_SEED
 from . import register_check
 from ._simulator import draw_stack, end_to_end_singular_values, simulate
 from .evidence import Evidence, fail, ok
+from .figure_data import propagation_controls
 
 __all__ = [
     "check_signal_propagation",
@@ -222,7 +223,7 @@ def _run(spec: Any, case: dict, shape: tuple[int, ...], depth: int, seeds: int, 
         if not passed:
             failures.append(msg)
     data = {"activations": results, "assertions": 2 * len(acts), "draw_seconds": drawn,
-            "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start, "figure": propagation_controls(results, depth)}
     if failures:
         raise fail(" | ".join(failures), case, **data)
     return ok("; ".join(messages), case, **data)

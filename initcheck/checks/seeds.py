@@ -97,7 +97,7 @@ def _numpy_seeds(spec: Any, case: dict, root: int) -> tuple[dict[str, str], list
 
 
 @register_check(kind="initializer", family="structural", applies=lambda s: s.has("seeded"), strategy=seed_cases,
-                examples=1, depends_on=("check_output_contract",))
+                examples=1)
 def check_seed_collisions(spec: Any, case: dict) -> Evidence:
     """Designed pairs of distinct seeds draw distinct values; undocumented seeds raise a clear error."""
     root = int(case["seed"])

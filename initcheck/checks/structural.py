@@ -7,7 +7,7 @@
 * ``check_repeat_call`` - one instance called twice does what the spec declares.
 * ``check_global_rng_untouched`` - Python's and NumPy's global state unchanged.
 * ``check_symmetry_breaking`` - no two rows/columns equal; two layers differ.
-* ``check_config_roundtrip`` - ``get_config``/``from_config`` keeps class,
+* ``check_config_round_trip`` - ``get_config``/``from_config`` keeps class,
   config and draws.
 * ``check_keras_save_load`` - a model using it survives ``.keras`` save/load
   in safe mode with identical weights.
@@ -32,7 +32,7 @@ import numpy as np
 from ..dtypes import np_dtype
 from ..strategies import initializer_cases, seeds
 from . import register_check
-from .evidence import Evidence, fail, ok
+from .evidence import Evidence, fail, ok, plugin_traceback
 
 __all__ = [
     "check_output_contract",
@@ -41,7 +41,7 @@ __all__ = [
     "check_repeat_call",
     "check_global_rng_untouched",
     "check_symmetry_breaking",
-    "check_config_roundtrip",
+    "check_config_round_trip",
     "check_keras_save_load",
     "draw",
     "MIN_DISTINCT",
@@ -75,15 +75,24 @@ def _random(spec: Any) -> bool:
 
 @register_check(kind="initializer", family="structural", strategy=initializer_cases, examples=12)
 def check_output_contract(spec: Any, case: dict) -> Evidence:
-    """The requested shape and dtype come back, with finite values."""
+    """The requested shape and dtype come back, with finite values.
+
+    Every other initializer check depends on this one: a contract violation
+    is one failure, and the spec's other checks are reported blocked.
+    """
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]
     kc = _kc()
     try:
         out = spec.factory(seed)(shape, dtype=dtype)
     except Exception as exc:
-        raise fail(f"calling the initializer raised {type(exc).__name__}: {exc}", case) from None
-    got_shape = tuple(int(s) for s in getattr(out, "shape", np.shape(out)))
-    got_dtype = kc.dtype_name(out)
+        raise fail(f"calling the initializer raised {type(exc).__name__}: {exc}", case,
+                   traceback=plugin_traceback(exc)) from None
+    try:
+        got_shape = tuple(int(s) for s in getattr(out, "shape", np.shape(out)))
+        got_dtype = kc.dtype_name(out)
+    except Exception as exc:
+        raise fail(f"the initializer returned a {type(out).__name__}, not a tensor or array", case,
+                   traceback=plugin_traceback(exc)) from None
     if got_shape != shape:
         raise fail(f"asked for shape {shape}, got {got_shape}", case,
                     expected_shape=shape, observed_shape=got_shape)
@@ -147,14 +156,20 @@ def check_seed_contract(spec: Any, case: dict) -> Evidence:
                case, n=int(a.size))
 
 
-@register_check(kind="initializer", family="structural", applies=lambda s: s.has("seeded"),
+def _repeat_declared(spec: Any) -> bool:
+    """Seeded specs, and unseeded random ones that declare what a repeat call does."""
+    return spec.has("seeded") or (not spec.has("deterministic") and spec.unseeded_repeat != "any")
+
+
+@register_check(kind="initializer", family="structural", applies=_repeat_declared,
                 strategy=lambda s: initializer_cases(s).filter(lambda c: math.prod(c["shape"]) >= MIN_DISTINCT),
                 examples=6, depends_on=_CONTRACT)
 def check_repeat_call(spec: Any, case: dict) -> Evidence:
     """One instance called twice behaves as ``seeded_repeat`` / ``unseeded_repeat`` declare."""
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]
     observed = {}
-    for label, s, declared in (("seeded", seed, spec.seeded_repeat), ("unseeded", None, spec.unseeded_repeat)):
+    modes = [("seeded", seed, spec.seeded_repeat)] if spec.has("seeded") else []
+    for label, s, declared in modes + [("unseeded", None, spec.unseeded_repeat)]:
         init = spec.factory(s)
         kc = _kc()
         first = np.asarray(kc.to_numpy(init(shape, dtype=dtype)), dtype=np.float64)
@@ -235,7 +250,7 @@ def check_symmetry_breaking(spec: Any, case: dict) -> Evidence:
 
 @register_check(kind="initializer", family="structural", applies=lambda s: s.has("keras_object"),
                 strategy=initializer_cases, examples=6, depends_on=_CONTRACT)
-def check_config_roundtrip(spec: Any, case: dict) -> Evidence:
+def check_config_round_trip(spec: Any, case: dict) -> Evidence:
     """``from_config(get_config())`` keeps the class, the config and (seeded) the draws."""
     kc = _kc()
     shape, dtype, seed = tuple(case["shape"]), case["dtype"], case["seed"]

@@ -44,6 +44,7 @@ from . import register_check
 from ._sampling import draw_kernel
 from .distribution import law_at
 from .evidence import Evidence, fail, ok
+from .figure_data import ecdf_panels, gram_summary
 
 __all__ = ["check_orthogonality", "check_haar", "check_haar_rotation_angle",
            "check_spectrum", "HAAR_DRAWS", "SPECTRUM_DRAWS", "orthogonality_tolerance", "flatten_kernel"]
@@ -133,7 +134,8 @@ def check_orthogonality(spec: Any, case: dict) -> Evidence:
     tol = orthogonality_tolerance(rows, cols, dtype, gain)
     data = {"orientation": orientation, "flattened": [rows, cols], "max_abs_error": err, "tolerance": tol,
             "gain": gain, "law": str(law), "observed_gram_diag_range": [float(np.diag(gram).min()),
-                                                                        float(np.diag(gram).max())]}
+                                                                        float(np.diag(gram).max())],
+            "figure": gram_summary(gram, gain, tol)}
     if not err <= tol:
         raise fail(f"{orientation} deviates from gain^2 I = {gain ** 2:.6g} I by {err:.4g} > "
                    f"tolerance {tol:.3g} ({dtype})", case, **data)
@@ -201,7 +203,10 @@ def check_haar(spec: Any, case: dict) -> Evidence:
     dets = np.array([np.linalg.det(q[:k, :k]) for q in qs])
     results.append(_sign_test(int((dets > 0).sum()), len(dets), a_each, b.beta, "determinant_sign_balance"))
     failed = [r for r in results if not r.passed]
+    figure = ecdf_panels([("entry q00 vs its Beta law", entry, coord.cdf, r1.threshold),
+                          ("grand sum vs its Beta law", total, coord.cdf, r2.threshold)]) if m >= 2 else None
     data = {"law": str(law), "tall_shape": [m, k], "draws": HAAR_DRAWS, "tests": [r.to_dict() for r in results],
+            "figure": figure,
             "alpha_per_check": b.alpha, "budget_share": 1.0 / b.max_assertions,
             "seeds": {"case_seed": case["seed"], "draws": HAAR_DRAWS,
                       "seed_derivation": "derive_seed(case_seed, i)"}}
@@ -229,7 +234,9 @@ def check_haar_rotation_angle(spec: Any, case: dict) -> Evidence:
     dets = np.array([np.linalg.det(q) for q in qs])
     r2 = _sign_test(int((dets > 0).sum()), len(dets), b.alpha / 2, b.beta, "determinant_sign_balance")
     data = {"law": str(law), "draws": HAAR_DRAWS, "tests": [r1.to_dict(), r2.to_dict()],
-            "alpha_per_check": b.alpha, "budget_share": 1.0 / b.max_assertions}
+            "alpha_per_check": b.alpha, "budget_share": 1.0 / b.max_assertions,
+            "figure": ecdf_panels([("rotation angle vs uniform(-π, π]", angle,
+                                    _st.uniform(loc=-math.pi, scale=2 * math.pi).cdf, r1.threshold)])}
     for r in (r1, r2):
         if not r.passed:
             raise fail(f"2x2 draws not Haar: {r.name} {r.statistic:.4g} > {r.threshold:.4g}; "

@@ -26,7 +26,7 @@ import numpy as np
 from ..stats import cp_interval
 
 __all__ = ["OptimizerSetting", "MATRIX_OPTIMIZERS", "CellResult", "run_cell", "classify", "clear_cache",
-           "spec_label"]
+           "spec_label", "loss_curves"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,8 @@ class CellResult:
     final_loss: list[float]
     seconds: float
     optimizer_detail: str = ""
+    #: A few seeds' loss curves (:func:`loss_curves`), for the report's figures; not part of :meth:`row`.
+    curves: Optional[dict] = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -166,6 +168,32 @@ def classify(task: Any, losses: np.ndarray, metrics: np.ndarray) -> tuple[list[s
             status.append("diverged" if bad[:, s].any() else "stalled")
             steps.append(None)
     return status, steps
+
+
+#: Loss curves a cell keeps: at most this many seeds, at most this many steps each.
+CURVE_SEEDS, CURVE_STEPS = 8, 100
+
+
+def loss_curves(losses: np.ndarray, status: Sequence[str], target: Optional[float]) -> Optional[dict]:
+    """The loss curves of a few seeds of a cell (``losses``: ``(steps + 1, S)``), bounded for a figure.
+
+    Failing seeds first (up to half), then successes: a figure of a mixed
+    cell shows both.  ``target`` is the loss to reach (``None`` for a task
+    judged on accuracy).  ``None`` when the losses are not a 2-D array.
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    if losses.ndim != 2 or not losses.size:
+        return None
+    steps = np.unique(np.linspace(0, losses.shape[0] - 1, min(CURVE_STEPS, losses.shape[0])).round().astype(int))
+    bad = [s for s, st in enumerate(status) if st != "success"]
+    good = [s for s, st in enumerate(status) if st == "success"]
+    pick = (bad[:CURVE_SEEDS // 2] + good)[:CURVE_SEEDS] if bad else good[:CURVE_SEEDS]
+
+    def curve(s: int) -> list:
+        return [float(f"{v:.4g}") if np.isfinite(v) else None for v in losses[steps, s]]
+
+    return {"steps": [int(s) for s in steps], "losses": [curve(s) for s in pick], "status": [status[s] for s in pick],
+            "seeds": pick, "target": None if target is None else float(target)}
 
 
 _CACHE: dict[tuple, tuple[Any, CellResult]] = {}
@@ -246,6 +274,7 @@ def run_cell(init: Any, optimizer: Any, task: Any, seeds: Sequence[int] | int = 
         task=task.name, seeds=seeds, status=status, steps_to_target=to_target,
         final_loss=[float(v) for v in losses[-1]], seconds=time.perf_counter() - start,
         optimizer_detail=setting.describe(task),
+        curves=loss_curves(losses, status, None if getattr(task, "metric", "loss") != "loss" else task.target),
     )
     if cache:
         _CACHE[key] = (source, result)  # holding ``source`` keeps its id from being reused

@@ -28,7 +28,8 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--jsonl", default=None, metavar="FILE",
                         help="append each cell's row to FILE as it finishes (for plotting, or to keep a long run)")
     parser.add_argument("--svg", default=None, metavar="FILE",
-                        help="write a success-rate heatmap (one panel per task) to FILE")
+                        help="write a success-rate heatmap (one panel per task) to FILE (.svg, or .png by its "
+                             "suffix; needs matplotlib: pip install \"initcheck[report]\")")
     parser.add_argument("--from-jsonl", default=None, metavar="FILE",
                         help="train nothing: print (and plot) the rows of an earlier --jsonl run")
 
@@ -40,6 +41,10 @@ def run(args: Any) -> int:
 
     from .tasks import learning_tasks
 
+    problem = _heatmap_problem(args.svg)
+    if problem:
+        print(f"initcheck convergence: {problem}", file=sys.stderr)
+        return 2
     if args.from_jsonl:
         from .heatmap import read_jsonl
 
@@ -88,13 +93,29 @@ def run(args: Any) -> int:
     return _emit(rows, args)
 
 
+def _heatmap_problem(path: Optional[str]) -> str:
+    """Why ``--svg path`` cannot be written (checked before any training), or ``""``."""
+    import importlib.util
+    import os
+
+    from .heatmap import FORMATS
+
+    if not path:
+        return ""
+    if os.path.splitext(path)[1].lower() not in FORMATS:
+        return f"--svg {path}: the heatmap is written as {' or '.join(FORMATS)}, chosen by the file's suffix"
+    if importlib.util.find_spec("matplotlib") is None:
+        return "--svg needs matplotlib: pip install \"initcheck[report]\""
+    return ""
+
+
 def _emit(rows: list[dict[str, Any]], args: Any) -> int:
     import json
 
     if args.svg:
-        from .heatmap import write_svg
+        from .heatmap import write
 
-        write_svg(rows, args.svg)
+        write(rows, args.svg)
     if args.json:
         for row in rows:
             print(json.dumps(row))

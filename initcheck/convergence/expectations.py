@@ -138,6 +138,8 @@ class Decision:
     certified: float
     message: str
     cell: dict[str, Any] = field(default_factory=dict)
+    #: The cell's loss curves (:func:`~initcheck.convergence.cells.loss_curves`), for the report's figure.
+    curves: Optional[dict] = field(default=None, repr=False)
 
     def data(self) -> dict[str, Any]:
         return {
@@ -191,5 +193,5 @@ def verify_expectation(spec: Any, expectation: Expectation, *, alpha: Optional[f
     cell = run_cell(spec, expectation.optimizer, expectation.task, n)
     count = cell.diverged if expectation.claim == "diverges" else cell.successes
     d = decide(expectation.claim, count, cell.n, expectation.p0, expectation.p1, alpha, beta, expectation.name)
-    d.cell = cell.row()
+    d.cell, d.curves = cell.row(), cell.curves
     return d

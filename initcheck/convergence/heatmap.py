@@ -1,89 +1,146 @@
-"""Success-rate heatmap of the convergence matrix, as a dependency-free SVG.
+"""Success-rate heatmap of the convergence matrix, drawn with Matplotlib (the report's plotting library).
 
 One panel per task: initializers down, optimizers across; a cell's shade is
-its success rate (white 0 -> dark green 1), its label ``k/S``, and cells
-where any seed diverged (NaN/inf) carry a red border and ``div``.  Rows
-come from :func:`initcheck.convergence.matrix` or from the JSON lines of
-``initcheck convergence --jsonl``.
+its success rate (white 0 -> dark green 1), its label ``k/S``, and a cell
+where any seed diverged (NaN/inf) carries a red border and ``div N``.  Rows
+come from :func:`initcheck.convergence.sweep.sweep`, from the JSON lines of
+``initcheck convergence --jsonl`` (:func:`read_jsonl`: no TensorFlow), or
+from the convergence decisions of a report.  The file type follows the
+file name: ``.svg`` or ``.png``.  Matplotlib is the ``[report]`` extra.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping, Sequence
-from xml.sax.saxutils import escape
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
-__all__ = ["render_svg", "write_svg", "read_jsonl"]
+__all__ = ["figure", "write", "read_jsonl", "rows_of", "FORMATS"]
 
-_CELL_W, _CELL_H, _LABEL_W, _HEAD_H, _GAP = 118, 18, 330, 40, 28
-
-
-def _shade(rate: float) -> str:
-    """White at 0, dark green at 1 (linear in each RGB channel)."""
-    if rate != rate:  # NaN: an errored cell
-        return "#dddddd"
-    lo, hi = (255, 255, 255), (0, 109, 44)
-    r, g, b = (round(a + (z - a) * rate) for a, z in zip(lo, hi))
-    return f"#{r:02x}{g:02x}{b:02x}"
+#: File types :func:`write` can produce, by suffix.
+FORMATS = (".svg", ".png")
+_GREEN = "#006d2c"
 
 
-def _panel(task: str, rows: Sequence[Mapping[str, Any]], top: int) -> tuple[list[str], int]:
-    inits = list(dict.fromkeys(r["initializer"] for r in rows))
-    opts = list(dict.fromkeys(r.get("optimizer_detail") or r["optimizer"] for r in rows))
-    cells = {(r["initializer"], r.get("optimizer_detail") or r["optimizer"]): r for r in rows}
-    out = [f'<text x="4" y="{top + 16}" font-weight="bold">{escape(task)}</text>']
-    for j, opt in enumerate(opts):
-        x = _LABEL_W + j * _CELL_W + _CELL_W / 2
-        out.append(f'<text x="{x:.0f}" y="{top + _HEAD_H - 6}" text-anchor="middle" font-size="9">'
-                   f'{escape(opt[:26])}</text>')
-    for i, init in enumerate(inits):
-        y = top + _HEAD_H + i * _CELL_H
-        out.append(f'<text x="{_LABEL_W - 6}" y="{y + 13}" text-anchor="end">{escape(init)}</text>')
-        for j, opt in enumerate(opts):
-            r = cells.get((init, opt))
-            if r is None:
-                continue
-            x = _LABEL_W + j * _CELL_W
-            rate = float("nan") if r.get("error") else r["successes"] / max(1, r["seeds"])
-            diverged = int(r.get("diverged") or 0)
-            stroke = ' stroke="#cc0000" stroke-width="2"' if diverged else ' stroke="#ffffff"'
-            out.append(f'<rect x="{x}" y="{y}" width="{_CELL_W}" height="{_CELL_H}" fill="{_shade(rate)}"{stroke}/>')
-            label = "error" if r.get("error") else f'{r["successes"]}/{r["seeds"]}' + (f" div {diverged}" if diverged else "")
-            ink = "#ffffff" if rate == rate and rate > 0.55 else "#000000"
-            out.append(f'<text x="{x + _CELL_W / 2:.0f}" y="{y + 13}" text-anchor="middle" fill="{ink}">'
-                       f'{escape(label)}</text>')
-    return out, top + _HEAD_H + len(inits) * _CELL_H + _GAP
+def _label(row: Mapping[str, Any]) -> str:
+    return str(row.get("optimizer_detail") or row["optimizer"])
 
 
-def render_svg(rows: Iterable[Mapping[str, Any]], title: str = "initcheck convergence matrix") -> str:
-    """The heatmap of ``rows`` (one panel per task, in order of appearance) as SVG text."""
+def _rate(row: Mapping[str, Any]) -> float:
+    return float("nan") if row.get("error") else row["successes"] / max(1, row["seeds"])
+
+
+def _wrap(label: str) -> str:
+    """``SGD(learning_rate=0.05, momentum=0.9)`` on three short lines: name, then one setting a line."""
+    return label.replace("(", "\n(", 1).replace(", ", ",\n")
+
+
+def figure(rows: Iterable[Mapping[str, Any]], title: str = "initcheck convergence matrix",
+           pyplot: Any = None) -> Any:
+    """The heatmap of ``rows`` as a Matplotlib figure (one panel per task, in order of appearance)."""
+    import numpy as np
+    from matplotlib.colors import LinearSegmentedColormap
+
+    if pyplot is None:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as pyplot
     rows = list(rows)
-    tasks = list(dict.fromkeys(r["task"] for r in rows))
-    body, top = [], 30
-    width = _LABEL_W + _CELL_W * max([1] + [len({r.get("optimizer_detail") or r["optimizer"]
-                                                  for r in rows if r["task"] == t}) for t in tasks]) + 10
-    for task in tasks:
-        part, top = _panel(task, [r for r in rows if r["task"] == task], top)
-        body.extend(part)
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top}" '
-            f'font-family="sans-serif" font-size="11">'
-            f'<rect width="100%" height="100%" fill="#ffffff"/>'
-            f'<text x="4" y="18" font-size="14" font-weight="bold">{escape(title)}</text>')
-    return "\n".join([head, *body, "</svg>"]) + "\n"
+    panels = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        mine = [r for r in rows if r["task"] == task]
+        panels.append((task, list(dict.fromkeys(r["initializer"] for r in mine)),
+                       list(dict.fromkeys(_label(r) for r in mine)), {(r["initializer"], _label(r)): r for r in mine}))
+    # Laid out in inches: rows of 0.22", columns of 1.5", the labels as wide as the longest one.
+    row_h, col_w, head, gap, top = 0.22, 1.4, 0.75, 0.3, 0.55
+    label_w = 0.2 + 0.062 * max([len(i) for _, inits, _, _ in panels for i in inits] or [8])
+    width = max(label_w + col_w * max([len(opts) for _, _, opts, _ in panels] or [1]) + 0.15,
+                0.2 + 0.1 * len(title), 5.2)
+    height = top + sum(head + row_h * max(len(inits), 1) + gap for _, inits, _, _ in panels)
+    fig = pyplot.figure(figsize=(width, height))
+    y = height - top
+    axes = []
+    for _, inits, opts, _ in panels:
+        h = row_h * max(len(inits), 1)
+        y -= head + h
+        axes.append(fig.add_axes((label_w / width, y / height, col_w * len(opts) / width, h / height)))
+        y -= gap
+    cmap = LinearSegmentedColormap.from_list("rate", ["#ffffff", _GREEN]).with_extremes(bad="#dddddd")
+    for ax, (task, inits, opts, cells) in zip(axes, panels):
+        grid = np.full((len(inits), len(opts)), np.nan)
+        for i, init in enumerate(inits):
+            for j, opt in enumerate(opts):
+                if (init, opt) in cells:
+                    grid[i, j] = _rate(cells[(init, opt)])
+        ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto",
+                  interpolation="nearest")
+        for (init, opt), r in cells.items():
+            i, j = inits.index(init), opts.index(opt)
+            rate, div = _rate(r), int(r.get("diverged") or 0)
+            text = "error" if r.get("error") else f"{r['successes']}/{r['seeds']}" + (f" div {div}" if div else "")
+            ax.text(j, i, text, ha="center", va="center", fontsize=7.5,
+                    color="#ffffff" if rate == rate and rate > 0.55 else "#000000")
+            if div:
+                ax.add_patch(pyplot.Rectangle((j - 0.47, i - 0.44), 0.94, 0.88, fill=False, edgecolor="#cc0000",
+                                              lw=1.6))
+        ax.set_xticks(range(len(opts)))
+        ax.set_xticklabels([_wrap(o) for o in opts], fontsize=7)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(len(inits)))
+        ax.set_yticklabels(inits, fontsize=7.5)
+        ax.tick_params(length=0)
+        ax.grid(False)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.set_title(task, loc="left", fontsize=9.5, fontweight="bold", pad=34)
+    fig.text(0.1 / width, 1 - 0.1 / height, title, ha="left", va="top", fontsize=10.5, fontweight="bold")
+    fig.text(0.1 / width, 1 - 0.3 / height, "shade: success rate k/S (white 0, green 1); red border: seeds that "
+             "diverged", ha="left", va="top", fontsize=7.5, color="#555555")
+    return fig
 
 
-def write_svg(rows: Iterable[Mapping[str, Any]], path: str, title: str = "initcheck convergence matrix") -> None:
-    """Write :func:`render_svg` of ``rows`` to ``path``."""
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(render_svg(rows, title))
+def write(rows: Iterable[Mapping[str, Any]], path: Union[str, Path], title: str = "initcheck convergence matrix"
+          ) -> Path:
+    """Draw :func:`figure` of ``rows`` to ``path`` (``.svg`` or ``.png``); ``ValueError`` for another suffix."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"{path}: the heatmap is written as {' or '.join(FORMATS)} (by the file's suffix)")
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig = figure(rows, title, pyplot=plt)
+    try:
+        with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "initcheck"}):
+            fig.savefig(path, format=path.suffix.lower()[1:], dpi=110,
+                        metadata={"Date": None} if path.suffix.lower() == ".svg" else {"Software": None})
+    finally:
+        plt.close(fig)
+    return path
 
 
-def read_jsonl(path: str) -> list[dict[str, Any]]:
+def read_jsonl(path: Union[str, Path]) -> list[dict[str, Any]]:
     """Rows from ``initcheck convergence --jsonl FILE`` (the last row of a repeated cell wins)."""
     latest: dict[tuple, dict[str, Any]] = {}
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 row = json.loads(line)
-                latest[(row["task"], row["initializer"], row.get("optimizer_detail") or row["optimizer"])] = row
+                latest[(row["task"], row["initializer"], _label(row))] = row
     return list(latest.values())
+
+
+def rows_of(decisions: Sequence[Mapping[str, Any]], *, seen: Optional[set] = None) -> list[dict[str, Any]]:
+    """Heatmap rows from convergence decisions (``evidence.data["decisions"]``): each decision's cell, once."""
+    seen = set() if seen is None else seen
+    out = []
+    for d in decisions:
+        cell = d.get("cell") if isinstance(d, Mapping) else None
+        if isinstance(cell, Mapping) and {"task", "initializer", "optimizer", "successes", "seeds"} <= set(cell):
+            key = (cell["task"], cell["initializer"], _label(cell))
+            if key not in seen:
+                seen.add(key)
+                out.append(dict(cell))
+    return out

@@ -115,6 +115,25 @@ def _conv(hp: Mapping[str, Any], name: str, default: str) -> str:
     return str(hp.get(name, default))
 
 
+def _num(x: Any) -> Any:
+    """A hyperparameter or scalar as a Python float -- unchanged if it tracks its rounding error.
+
+    :mod:`initcheck.references.error_bounds` runs these rules on numbers that
+    carry an error bound; ``float()`` would drop it.
+    """
+    return x if getattr(x, "_tracks_error", False) else float(x)
+
+
+def _like(x: Any, c: float) -> Any:
+    """The literal ``c`` as a number of ``x``'s kind (an error-tracking number carries c's rounding)."""
+    return x * 0.0 + c if getattr(x, "_tracks_error", False) else c
+
+
+def _f64(x: Any) -> Any:
+    """A float64 copy of an array (an error-tracking array is copied as it is)."""
+    return x.copy() if getattr(x, "_tracks_error", False) else np.array(x, dtype=np.float64)
+
+
 # --------------------------------------------------------------------------- SGD
 def sgd_init(w: np.ndarray, hp: Mapping[str, Any]) -> State:
     return {"velocity": _zeros(w)}
@@ -137,7 +156,7 @@ def sgd_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Mapp
     initialization and momentum in deep learning", eq. (3)-(4), in the
     reformulation of Bengio et al. (2013).
     """
-    momentum = float(hp.get("momentum", 0.0))
+    momentum = _num(hp.get("momentum", 0.0))
     form = _conv(hp, "momentum_form", "lr_inside")
     if momentum == 0.0:
         return w - lr * g
@@ -173,7 +192,7 @@ def adam_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Map
     as Keras documents it: keep the running maximum of the *uncorrected*
     ``v`` and use it in place of ``v`` (``amsgrad_form="max_raw_v"``).
     """
-    b1, b2, eps = float(hp["beta_1"]), float(hp["beta_2"]), float(hp["epsilon"])
+    b1, b2, eps = _num(hp["beta_1"]), _num(hp["beta_2"]), _num(hp["epsilon"])
     s["m"] = b1 * s["m"] + (1.0 - b1) * g
     s["v"] = b2 * s["v"] + (1.0 - b2) * g * g
     v = s["v"]
@@ -182,7 +201,7 @@ def adam_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Map
         v = s["v_max"]
     bc1, bc2 = 1.0 - b1 ** t, 1.0 - b2 ** t
     if _conv(hp, "epsilon_form", "epsilon_hat") == "epsilon_hat":
-        return w - lr * math.sqrt(bc2) / bc1 * s["m"] / (np.sqrt(v) + eps)
+        return w - lr * np.sqrt(bc2) / bc1 * s["m"] / (np.sqrt(v) + eps)
     return w - lr * (s["m"] / bc1) / (np.sqrt(v / bc2) + eps)
 
 
@@ -198,7 +217,7 @@ def adamax_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: M
     ``w -= lr / (1 - b1^t) * m / (u + eps)``.  The paper has no epsilon;
     Keras documents one added to ``u``.
     """
-    b1, b2, eps = float(hp["beta_1"]), float(hp["beta_2"]), float(hp["epsilon"])
+    b1, b2, eps = _num(hp["beta_1"]), _num(hp["beta_2"]), _num(hp["epsilon"])
     s["m"] = b1 * s["m"] + (1.0 - b1) * g
     s["u"] = np.maximum(b2 * s["u"], np.abs(g))
     return w - lr / (1.0 - b1 ** t) * s["m"] / (s["u"] + eps)
@@ -213,7 +232,7 @@ def _nadam_mu(b1: float, t: int, schedule: str) -> float:
     # Dozat (2016), Section 3: mu_t = b1 * (1 - 0.5 * 0.96^(t * psi)), psi = 1/250
     # in PyTorch's reading; Keras documents the per-step 0.96^t schedule.
     psi = 1.0 if schedule == "keras_0.96_pow_t" else 0.004
-    return b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+    return b1 * (1.0 - 0.5 * _like(b1, 0.96) ** (t * psi))
 
 
 def nadam_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Mapping[str, Any]) -> np.ndarray:
@@ -231,7 +250,7 @@ def nadam_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Ma
     The ``(1-b1)`` in the moment update follows Keras's documented Adam-style
     moments (Dozat's Algorithm 2 writes the same with ``mu``).
     """
-    b1, b2, eps = float(hp["beta_1"]), float(hp["beta_2"]), float(hp["epsilon"])
+    b1, b2, eps = _num(hp["beta_1"]), _num(hp["beta_2"]), _num(hp["epsilon"])
     schedule = _conv(hp, "nadam_schedule", "keras_0.96_pow_t")
     mu_t = _nadam_mu(b1, t, schedule)
     mu_next = _nadam_mu(b1, t + 1, schedule)
@@ -261,8 +280,8 @@ def rmsprop_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: 
     momentum, Keras accumulates the scaled increment:
     ``mom = momentum * mom + lr * g / sqrt(denominator)``; ``w -= mom``.
     """
-    rho, eps = float(hp["rho"]), float(hp["epsilon"])
-    momentum = float(hp.get("momentum", 0.0))
+    rho, eps = _num(hp["rho"]), _num(hp["epsilon"])
+    momentum = _num(hp.get("momentum", 0.0))
     s["v"] = rho * s["v"] + (1.0 - rho) * g * g
     second = s["v"]
     if hp.get("centered", False):
@@ -280,7 +299,7 @@ def rmsprop_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: 
 
 # ----------------------------------------------------------------------- Adagrad
 def adagrad_init(w: np.ndarray, hp: Mapping[str, Any]) -> State:
-    return {"acc": np.full_like(w, float(hp.get("initial_accumulator_value", 0.1)), dtype=np.float64)}
+    return {"acc": np.full_like(w, _num(hp.get("initial_accumulator_value", 0.1)), dtype=np.float64)}
 
 
 def adagrad_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Mapping[str, Any]) -> np.ndarray:
@@ -290,7 +309,7 @@ def adagrad_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: 
     ``w -= lr * g / sqrt(acc + eps)`` -- Keras documents epsilon inside the
     root (``epsilon_placement="inside_sqrt"``), PyTorch outside.
     """
-    eps = float(hp["epsilon"])
+    eps = _num(hp["epsilon"])
     s["acc"] = s["acc"] + g * g
     if _conv(hp, "epsilon_placement", "inside_sqrt") == "inside_sqrt":
         return w - lr * g / np.sqrt(s["acc"] + eps)
@@ -310,7 +329,7 @@ def adadelta_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp:
     ``E[dx^2] = rho E[dx^2] + (1-rho) dx^2``; ``w += lr * dx``.
     The paper has no learning rate (``lr = 1``); Keras documents one.
     """
-    rho, eps = float(hp["rho"]), float(hp["epsilon"])
+    rho, eps = _num(hp["rho"]), _num(hp["epsilon"])
     s["eg2"] = rho * s["eg2"] + (1.0 - rho) * g * g
     dx = -np.sqrt(s["edx2"] + eps) / np.sqrt(s["eg2"] + eps) * g
     s["edx2"] = rho * s["edx2"] + (1.0 - rho) * dx * dx
@@ -319,7 +338,7 @@ def adadelta_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp:
 
 # -------------------------------------------------------------------------- FTRL
 def ftrl_init(w: np.ndarray, hp: Mapping[str, Any]) -> State:
-    return {"n": np.full_like(w, float(hp.get("initial_accumulator_value", 0.1)), dtype=np.float64),
+    return {"n": np.full_like(w, _num(hp.get("initial_accumulator_value", 0.1)), dtype=np.float64),
             "z": _zeros(w)}
 
 
@@ -340,11 +359,11 @@ def ftrl_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Map
     or ``"doubled"`` (``c = 2``, TensorFlow's ``ApplyFtrl`` documentation:
     ``quadratic = 1 / (accum_new^lr_power * lr) + 2 * l2``).
     """
-    p = -float(hp.get("learning_rate_power", -0.5))
-    l1 = float(hp.get("l1_regularization_strength", 0.0))
-    l2 = float(hp.get("l2_regularization_strength", 0.0))
-    shrink = float(hp.get("l2_shrinkage_regularization_strength", 0.0))
-    beta = float(hp.get("beta", 0.0))
+    p = -_num(hp.get("learning_rate_power", -0.5))
+    l1 = _num(hp.get("l1_regularization_strength", 0.0))
+    l2 = _num(hp.get("l2_regularization_strength", 0.0))
+    shrink = _num(hp.get("l2_shrinkage_regularization_strength", 0.0))
+    beta = _num(hp.get("beta", 0.0))
     c = 2.0 if _conv(hp, "ftrl_l2", "doubled") == "doubled" else 1.0
     n_new = s["n"] + g * g
     sigma = (n_new ** p - s["n"] ** p) / lr
@@ -369,7 +388,7 @@ def lion_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Map
     ``|c|`` is within rounding of zero are recorded in ``state["tie"]``:
     there the rounding of the dtype decides, not the rule.
     """
-    b1, b2 = float(hp["beta_1"]), float(hp["beta_2"])
+    b1, b2 = _num(hp["beta_1"]), _num(hp["beta_2"])
     c = b1 * s["m"] + (1.0 - b1) * g
     scale = np.abs(b1 * s["m"]) + np.abs((1.0 - b1) * g)
     s["tie"] = s["tie"] | (np.abs(c) <= 1e-5 * scale)
@@ -391,13 +410,13 @@ def lamb_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Map
     class before the step, so ``r`` excludes ``lambda w``
     (``lamb_decay_in_ratio=False``); the paper puts it inside (``True``).
     """
-    b1, b2, eps = float(hp["beta_1"]), float(hp["beta_2"]), float(hp["epsilon"])
+    b1, b2, eps = _num(hp["beta_1"]), _num(hp["beta_2"]), _num(hp["epsilon"])
     s["m"] = b1 * s["m"] + (1.0 - b1) * g
     s["v"] = b2 * s["v"] + (1.0 - b2) * g * g
     r = (s["m"] / (1.0 - b1 ** t)) / (np.sqrt(s["v"] / (1.0 - b2 ** t)) + eps)
     if hp.get("lamb_decay_in_ratio", False):
-        r = r + float(hp.get("weight_decay") or 0.0) * w
-    w_norm, r_norm = float(np.linalg.norm(w)), float(np.linalg.norm(r))
+        r = r + _num(hp.get("weight_decay") or 0.0) * w
+    w_norm, r_norm = _num(np.linalg.norm(w)), _num(np.linalg.norm(r))
     ratio = w_norm / r_norm if (w_norm > 0 and r_norm > 0) else 1.0
     return w - ratio * lr * r
 
@@ -410,7 +429,7 @@ def adafactor_init(w: np.ndarray, hp: Mapping[str, Any]) -> State:
 
 
 def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0
+    return _num(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0
 
 
 def adafactor_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp: Mapping[str, Any], *,
@@ -433,8 +452,8 @@ def adafactor_step(w: np.ndarray, g: np.ndarray, s: State, lr: float, t: int, hp
     as Keras's docstring says ("If learning_rate is a constant and
     relative_step=True, learning rate will be adjusted").
     """
-    eps1, eps2 = float(hp["epsilon_1"]), float(hp["epsilon_2"])
-    d, decay = float(hp["clip_threshold"]), float(hp["beta_2_decay"])
+    eps1, eps2 = _num(hp["epsilon_1"]), _num(hp["epsilon_2"])
+    d, decay = _num(hp["clip_threshold"]), _num(hp["beta_2_decay"])
     mode = _conv(hp, "adafactor_relative_step", "always")
     capped = mode == "always" or (hp.get("relative_step", True) and learning_rate_form == "constant")
     rho = min(lr, 1.0 / math.sqrt(t)) if capped else lr
@@ -494,15 +513,15 @@ def clip_gradients(grads: Sequence[np.ndarray], *, clipnorm: Optional[float] = N
     higher than this value" (Pascanu et al., 2013); ``clipvalue``: "clipped
     to be no higher than this value" (elementwise to ``[-v, v]``).
     """
-    out = [np.asarray(g, dtype=np.float64) for g in grads]
+    out = [_f64(g) for g in grads]
     if clipnorm:
         res = []
         for g in out:
-            norm = float(np.linalg.norm(g))
+            norm = _num(np.linalg.norm(g))
             res.append(g * clipnorm / norm if norm > clipnorm else g)
         out = res
     if global_clipnorm:
-        norm = math.sqrt(sum(float(np.sum(g * g)) for g in out))
+        norm = np.sqrt(sum(_num(np.sum(g * g)) for g in out))
         if norm > global_clipnorm:
             out = [g * global_clipnorm / norm for g in out]
     if clipvalue:
@@ -575,7 +594,7 @@ def trajectory(rule: Rule, w0: Sequence[np.ndarray], grads: GradSource, lrs: Seq
             (``"constant"``, ``"callable"``, ``"schedule"``), for rules that
             read it (:attr:`Rule.reads_learning_rate_form`).
     """
-    ws = [np.array(w, dtype=np.float64) for w in w0]
+    ws = [_f64(w) for w in w0]
     n_calls = steps if steps is not None else len(grads)  # type: ignore[arg-type]
     states = [rule.init(w, hp) for w in ws]
     mask = list(decay_mask) if decay_mask is not None else [True] * len(ws)
@@ -589,8 +608,8 @@ def trajectory(rule: Rule, w0: Sequence[np.ndarray], grads: GradSource, lrs: Seq
     step_kw = {"learning_rate_form": learning_rate_form} if rule.reads_learning_rate_form else {}
     for s in range(n_calls):
         g_now = grads(s, ws) if callable(grads) else grads[s]
-        g_now = [np.asarray(g, dtype=np.float64) for g in g_now]
-        lr = float(lrs[s])
+        g_now = [_f64(g) for g in g_now]
+        lr = _num(lrs[s])
         if accumulation_steps > 1:
             acc = [a + g for a, g in zip(acc, g_now)]
             if (s + 1) % accumulation_steps != 0:

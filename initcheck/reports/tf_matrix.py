@@ -19,7 +19,9 @@ versions and totals per environment, one row per spec with one cell per
 environment, one row per test module, and every expected failure and
 failure with its reason, so the differences between TensorFlow/Keras
 versions are visible at a glance and a reviewer can see that every red cell
-is declared.
+is declared.  An "expected failure" cell names its findings: a built-in
+finding by its id in :mod:`initcheck.builtin.findings` (``FAN_TRANSPOSE``),
+a plugin's by the first words of its reason.
 
     initcheck matrix .tox/results -o docs/matrix.md
     python -m initcheck.reports.tf_matrix .tox/results -o docs/matrix.md
@@ -78,6 +80,8 @@ class EnvResult:
             error and unexpected pass with its first line, and load errors.
         wall_seconds: The environment's wall time, if recorded.
         missing: Which of the two files were absent or unreadable.
+        findings: ``{spec: [finding, ...]}`` -- the short names (:func:`finding_name`)
+            of the expected failures each spec hit, in order, once each.
     """
 
     name: str
@@ -89,6 +93,7 @@ class EnvResult:
     notes: list = field(default_factory=list)
     wall_seconds: Optional[float] = None
     missing: list = field(default_factory=list)
+    findings: "OrderedDict[str, list]" = field(default_factory=OrderedDict)
 
     def totals(self, which: str) -> Counter:
         """Status counts over all tests (``which="tests"``) or battery items (``"battery"``)."""
@@ -108,6 +113,37 @@ def _first_line(text: Optional[str], limit: int = 160) -> str:
     line = (text or "").strip().split("\n")[0].strip()
     line = line.replace("|", "\\|")
     return line if len(line) <= limit else line[: limit - 1] + "\u2026"
+
+
+_FINDING_IDS: Optional[dict[str, str]] = None
+
+
+def finding_name(reason: str, words: int = 6) -> str:
+    """A short name for a declared finding: its id among the built-in findings, else its reason's first words.
+
+    ``reason`` may carry the ``[versions]`` suffix the pytest plugin adds.
+    """
+    global _FINDING_IDS
+    text = re.sub(r"\s*\[[^\[\]]*\]\s*$", "", (reason or "").strip().split("\n")[0]).strip()
+    if _FINDING_IDS is None:
+        try:  # plain data, no TensorFlow
+            from ..builtin import findings
+            from ..spec import ExpectedFailure
+
+            _FINDING_IDS = {v.reason.strip(): k for k, v in vars(findings).items() if isinstance(v, ExpectedFailure)}
+        except Exception:  # pragma: no cover - the reports read files even without the rest of initcheck
+            _FINDING_IDS = {}
+    if text in _FINDING_IDS:
+        return _FINDING_IDS[text]
+    head = re.split(r": |; ", text, maxsplit=1)[0]
+    parts = head.split()
+    return " ".join(parts[:words]) + ("\u2026" if len(parts) > words or head != text else "")
+
+
+def _add_finding(findings: "OrderedDict[str, list]", spec: str, reason: str) -> None:
+    name = finding_name(reason).replace("|", "\\|")
+    if name and name not in findings.setdefault(spec, []):
+        findings[spec].append(name)
 
 
 def _junit_status(case: ET.Element) -> tuple[str, str]:
@@ -143,8 +179,8 @@ _BATTERY_ID = re.compile(r"^\w+\[(?P<spec>[^\[\]]*>[^\[\]]*?)-(?P<check>check_\w
 
 
 def read_junit(path: Union[str, Path]) -> tuple["OrderedDict[str, Counter]", Optional[float], list,
-                                                 "OrderedDict[str, Counter]", float]:
-    """Per-module counts, total time, notes, per-spec battery counts and battery time from JUnit XML.
+                                                 "OrderedDict[str, Counter]", float, "OrderedDict[str, list]"]:
+    """Per-module counts, time, notes, per-spec battery counts, battery time and findings from JUnit XML.
 
     Battery tests are recognised by their id (``name[spec-check_x]`` with a
     ``>`` in the spec's qualified name), whatever test module runs them.
@@ -161,6 +197,7 @@ def read_junit(path: Union[str, Path]) -> tuple["OrderedDict[str, Counter]", Opt
         raise ValueError(f"{path}: root element is <{root.tag}>, expected <testsuites> or <testsuite>")
     modules: "OrderedDict[str, Counter]" = OrderedDict()
     battery: "OrderedDict[str, Counter]" = OrderedDict()
+    findings: "OrderedDict[str, list]" = OrderedDict()
     notes = []
     seconds = 0.0
     battery_seconds = 0.0
@@ -177,9 +214,11 @@ def read_junit(path: Union[str, Path]) -> tuple["OrderedDict[str, Counter]", Opt
             if found:
                 battery.setdefault(found.group("spec"), Counter())[status] += 1
                 battery_seconds += float(case.get("time") or 0.0)
+                if status == "xfailed":
+                    _add_finding(findings, found.group("spec"), msg)
             if status != "passed" and status != "skipped":
                 notes.append((status, f"{module}::{case.get('name')}", _first_line(msg)))
-    return modules, (seconds if have_time else None), notes, battery, battery_seconds
+    return modules, (seconds if have_time else None), notes, battery, battery_seconds, findings
 
 
 def _xfail_reason(message: str) -> str:
@@ -189,8 +228,9 @@ def _xfail_reason(message: str) -> str:
     return message
 
 
-def read_battery_json(path: Union[str, Path]) -> tuple[dict, "OrderedDict[str, Counter]", float, list]:
-    """Versions, per-spec status counts, total seconds and notes from ``initcheck check --json``.
+def read_battery_json(path: Union[str, Path]) -> tuple[dict, "OrderedDict[str, Counter]", float, list,
+                                                       "OrderedDict[str, list]"]:
+    """Versions, per-spec status counts, total seconds, notes and findings from ``initcheck check --json``.
 
     Raises:
         ValueError: the file is not such a JSON document (the message names it).
@@ -202,20 +242,26 @@ def read_battery_json(path: Union[str, Path]) -> tuple[dict, "OrderedDict[str, C
     if not isinstance(data, dict) or not isinstance(data.get("outcomes"), list):
         raise ValueError(f"{path}: expected an object with an 'outcomes' list (from `initcheck check --json`)")
     specs: "OrderedDict[str, Counter]" = OrderedDict()
+    findings: "OrderedDict[str, list]" = OrderedDict()
     notes = []
     seconds = 0.0
     for outcome in data["outcomes"]:
         spec = str(outcome.get("spec", "?"))
         status = str(outcome.get("status", "error"))
+        status = "skipped" if status == "blocked" else status  # blocked by a failed dependency (0.3)
         specs.setdefault(spec, Counter())[status] += 1
         seconds += float(outcome.get("seconds") or 0.0)
+        if status == "xfailed":
+            xf = outcome.get("expected_failure")
+            _add_finding(findings, spec, xf.get("reason", "") if isinstance(xf, dict) and xf.get("reason")
+                         else _xfail_reason(outcome.get("message", "")))
         if status in ("xfailed",) + BAD:
             text = _xfail_reason(outcome.get("message", "")) if status == "xfailed" else outcome.get("message", "")
             notes.append((status, f"{spec} / {outcome.get('check', '?')}", _first_line(text)))
     for err in data.get("load_errors") or []:
         notes.append(("load error", "plugin", _first_line(str(err))))
     versions = {k: str(v) for k, v in dict(data.get("versions") or {}).items()}
-    return versions, specs, seconds, notes
+    return versions, specs, seconds, notes, findings
 
 
 _ENV_RE = re.compile(r"^tf(\d)(\d+)(.*)$")
@@ -256,16 +302,17 @@ def load_results(results_dir: Union[str, Path]) -> list[EnvResult]:
                 env.missing.append(f"{versions_path.name}: unreadable ({exc})")
         if xml_path.exists():
             try:
-                env.tests, env.test_seconds, notes, battery, battery_seconds = read_junit(xml_path)
+                env.tests, env.test_seconds, notes, battery, battery_seconds, findings = read_junit(xml_path)
                 env.notes.extend(("pytest " + k, w, t) for k, w, t in notes)
                 env.battery, env.battery_seconds = battery, (battery_seconds if battery else None)
+                env.findings = findings
             except ValueError as exc:
                 env.missing.append(str(exc))
         elif not json_path.exists():
             env.missing.append(f"{xml_path.name} missing (pytest did not finish)")
         if json_path.exists():
             try:
-                versions, env.battery, env.battery_seconds, notes = read_battery_json(json_path)
+                versions, env.battery, env.battery_seconds, notes, env.findings = read_battery_json(json_path)
                 env.versions = versions or env.versions
                 env.notes.extend(notes)
             except ValueError as exc:
@@ -287,14 +334,17 @@ def _cell(counts: Optional[Counter]) -> str:
     return " \u00b7 ".join(bad + rest)
 
 
-def _verdict(counts: Optional[Counter]) -> str:
-    """One word for a spec in an environment: passed / failed / expected failure."""
+def _verdict(counts: Optional[Counter], findings: Sequence[str] = (), most: int = 3) -> str:
+    """A spec in an environment: passed / failed / expected failure naming its findings (``most`` of them)."""
     if not counts:
         return "\u2014"
     if any(counts[s] for s in BAD):
         return "**failed**"
     if counts["xfailed"]:
-        return "expected failure"
+        if not findings:
+            return "expected failure"
+        named = ", ".join(f"`{f}`" if re.fullmatch(r"[A-Z0-9_]+", f) else f"\u201c{f}\u201d" for f in findings[:most])
+        return f"expected failure: {named}" + (f" +{len(findings) - most}" if len(findings) > most else "")
     if counts["passed"]:
         return "passed"
     return "skipped"
@@ -315,7 +365,9 @@ def render(envs: Sequence[EnvResult], *, title: str = "TensorFlow matrix", when:
     if note:
         lines += ["", note]
     lines += ["", "Cells read: **passed** -- every check passed; **expected failure** -- at least one check failed "
-              "exactly as a declared, versioned expected failure of the spec says (strict xfail); **failed** -- "
+              "exactly as a declared, versioned expected failure of the spec says (strict xfail), followed by the "
+              "findings: a built-in one by its id in `initcheck/builtin/findings.py` (see docs/findings.md), a "
+              "plugin's by its first words; **failed** -- "
               "a failure, an error or an unexpected pass (the run is red); \u2014 -- the spec does not exist on "
               "that environment (its Keras lacks the object).", ""]
     lines += ["## Environments", "",
@@ -336,7 +388,8 @@ def render(envs: Sequence[EnvResult], *, title: str = "TensorFlow matrix", when:
     if specs:
         lines += ["", "## Battery: spec \u00d7 environment", "", header, rule]
         for spec in specs:
-            lines.append(f"| `{spec}` | " + " | ".join(_verdict(e.battery.get(spec)) for e in envs) + " |")
+            lines.append(f"| `{spec}` | " + " | ".join(_verdict(e.battery.get(spec), e.findings.get(spec, ()))
+                                                      for e in envs) + " |")
         lines += ["", "### Counts per check", "", header, rule]
         for spec in specs:
             lines.append(f"| `{spec}` | " + " | ".join(_cell(e.battery.get(spec)) for e in envs) + " |")

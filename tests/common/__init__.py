@@ -8,5 +8,7 @@ functions, through :mod:`initcheck.keras_compat`.
   wrong Keras initializers, broken optimizer classes, propagation specs;
 * :mod:`.builtins` -- the built-in specs, looked up once per process;
 * :mod:`.power_table` -- the power table's rows (teeth runs one seed, slow ten);
-* :mod:`.optimizer_bugs` -- the planted optimizer bugs and their explicit cases.
+* :mod:`.optimizer_bugs` -- the planted optimizer bugs and their explicit cases;
+* :mod:`.plugin_site` -- plugins as a third party ships them (a site directory of modules and
+  ``.dist-info`` entry points, or fake entry points in this process).
 """

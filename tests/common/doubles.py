@@ -30,6 +30,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from common.plugin_site import dtype_name
+
 from initcheck import keras_compat as kc
 from initcheck.laws import (Fans, Law, Normal, Orthogonal, TruncatedNormal, Uniform, shape_fans,
                             truncated_normal_std_ratio)
@@ -663,7 +665,7 @@ def laplace_he() -> InitializerSpec:
     def factory(seed: Any) -> Callable:
         def init(shape: Any, dtype: Any = None) -> np.ndarray:
             b = math.sqrt(2.0 / shape[-2] / np.prod(shape[:-2]) / 2.0)  # Var = 2 b^2 = 2 / fan_in
-            return np.random.default_rng(seed).laplace(0.0, b, size=shape).astype(dtype or "float32")
+            return np.random.default_rng(seed).laplace(0.0, b, size=shape).astype(dtype_name(dtype))
         return init
 
     def law(shape: tuple, fans: Fans) -> Law:

@@ -11,6 +11,15 @@ def test_plugin_and_registry_import_no_tensorflow():
     assert out.strip() == "[]"
 
 
+def test_pytest_plugin_imports_no_numpy_and_no_plotting():
+    """pytest loads initcheck.testing in every run of every project: it stays cheap (the report's modules load
+    only when --initcheck-report is given)."""
+    code = ("import sys, initcheck.testing, initcheck.reports.results; "
+            "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'jinja2', 'hypothesis') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_check_modules_import_no_tensorflow() -> None:
     code = ("import sys, initcheck.stats, initcheck.checks; initcheck.checks.all_checks(); "
             "import initcheck.checks.distribution, initcheck.checks.layers, initcheck.checks.structured; "

@@ -35,7 +35,7 @@ MOVED = [
      {"default_profile": "default_profile", "apply_budget": "apply_budget"}, "initcheck.battery"),
     ("import initcheck.plugin as old", "import initcheck.testing as new",
      {"pytest_addoption": "pytest_addoption", "pytest_configure": "pytest_configure",
-      "pytest_collection_modifyitems": "pytest_collection_modifyitems", "InitcheckItem": "InitcheckItem",
+      "pytest_make_collect_report": "pytest_make_collect_report", "InitcheckItem": "InitcheckItem",
       "LoadErrorItem": "LoadErrorItem"}, "initcheck.testing"),
     ("import initcheck.fans as old", "import initcheck.laws as new",
      {"Fans": "Fans", "keras_fans": "shape_fans"}, "initcheck.laws"),

@@ -7,26 +7,10 @@ its distribution, while the good one passes.
 """
 
 import os
-import textwrap
 
 import pytest
 
-COMMON = '''
-import numpy as np
-from initcheck import InitializerSpec
-from initcheck.laws import Normal
-
-def numpy_normal(seed):
-    def init(shape, dtype=None):
-        rng = np.random.default_rng(seed)
-        return rng.normal(0.0, 1.0, size=tuple(shape)).astype(dtype or "float32")
-    return init
-
-def make(name, factory, **kw):
-    kw.setdefault("dtypes", ("float32", "float64"))
-    kw.setdefault("unseeded_repeat", "different")
-    return InitializerSpec(name=name, factory=factory, law=Normal(std=1.0), **kw)
-'''
+from common.plugin_site import write_site as _write_site
 
 PLUGINS = {
     # distribution: (module name, module body, entry point value)
@@ -44,19 +28,6 @@ PLUGINS = {
                                  "np.full(tuple(shape), np.nan, dtype=dtype or 'float32')\n"
                                  "SPEC = make('NaNs', bad)", "nan_plugin:SPEC"),
 }
-
-
-def _write_site(root, plugins):
-    site = root / "site"
-    site.mkdir()
-    (site / "plugin_common.py").write_text(COMMON)
-    for dist, (module, body, value) in plugins.items():
-        (site / f"{module}.py").write_text("from plugin_common import *\n" + textwrap.dedent(body) + "\n")
-        info = site / f"{module}-0.1.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-        (info / "entry_points.txt").write_text(f"[initcheck.initializers]\nspec = {value}\n")
-    return site
 
 
 @pytest.fixture

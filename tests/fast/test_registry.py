@@ -54,9 +54,9 @@ def test_duplicate_names_both_distributions(fake_eps):
     fake_eps += [FakeEP("alpha", "a", "alpha:s", obj=spec("Same", namespace="shared")),
                  FakeEP("beta", "b", "beta:s", obj=spec("Same", namespace="shared"))]
     r = reg.load_registry(use_env=False, kinds=("initializer",))
-    assert list(r.specs) == ["shared>Same"]
+    assert list(r.specs) == []  # neither runs in place of the other (#13)
     (err,) = r.errors
-    assert "'alpha'" in err.error and "'beta'" in err.error
+    assert "'alpha'" in err.error and "'beta'" in err.error and "neither runs" in err.error
 
 
 def test_select_and_exclude(fake_eps, monkeypatch):

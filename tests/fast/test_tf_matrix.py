@@ -45,7 +45,7 @@ def _write(folder: Path, env: str, *, xml: str | None = JUNIT, battery: dict | N
 
 def test_junit_statuses_per_module(tmp_path: Path) -> None:
     (tmp_path / "x.xml").write_text(JUNIT)
-    modules, seconds, notes, battery, battery_seconds = matrix.read_junit(tmp_path / "x.xml")
+    modules, seconds, notes, battery, battery_seconds, findings = matrix.read_junit(tmp_path / "x.xml")
     assert seconds == pytest.approx(12.5)
     assert modules["tests/test_a.py"] == {"passed": 2}
     assert modules["tests/test_b.py"] == {"xfailed": 1, "skipped": 1, "xpassed": 1}
@@ -57,6 +57,7 @@ def test_junit_statuses_per_module(tmp_path: Path) -> None:
     assert battery["keras>Adam"] == {"failed": 1}
     assert "test_every_plugin_loads" not in str(list(battery))
     assert battery_seconds == pytest.approx(3.5)
+    assert findings == {"keras>VarianceScaling-fan_in-uniform-2": ["seed 0 ignored"]}
 
 
 def test_spec_table_from_junit_and_versions_file(tmp_path: Path) -> None:
@@ -68,7 +69,7 @@ def test_spec_table_from_junit_and_versions_file(tmp_path: Path) -> None:
     assert envs[0].versions["keras"] == "2.16.0" and not envs[0].missing
     text = matrix.render(envs)
     assert "| tf216-legacy | 2.16.2 | 2.16.0 | 2 |" in text
-    assert "| `keras>VarianceScaling-fan_in-uniform-2` | expected failure |" in text
+    assert "| `keras>VarianceScaling-fan_in-uniform-2` | expected failure: \u201cseed 0 ignored\u201d |" in text
     assert "| `keras>Adam` | **failed** |" in text
 
 
@@ -151,3 +152,29 @@ def test_command_line_strict_exit(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert "3.1 min" in out.read_text()
     assert matrix.main([str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_expected_failure_cells_name_their_findings(tmp_path: Path) -> None:
+    """A built-in finding by its id (from the JUnit xfail reason or the JSON), a plugin's by its first words."""
+    from initcheck.builtin.findings import FAN_DEPTHWISE, FAN_TRANSPOSE, SEED_ZERO_IGNORED
+
+    cases = "".join(
+        f'<testcase classname="tests.gate.test_builtin_battery" name="test_battery[keras&gt;HeNormal-{c}]" '
+        f'time="0.1"><skipped type="pytest.xfail" message="{r}"/></testcase>'
+        for c, r in (("check_layer_variance_conv2d_transpose", FAN_TRANSPOSE.reason),
+                     ("check_layer_variance_conv3d_transpose", FAN_TRANSPOSE.reason),
+                     ("check_layer_variance_depthwise_conv2d", f"{FAN_DEPTHWISE.reason} [all versions]"),
+                     ("check_x", "my plugin's draws are too wide: std 1.1 where the law says 1")))
+    xml = f'<testsuites><testsuite name="pytest" time="1.0">{cases}</testsuite></testsuites>'
+    _write(tmp_path, "tf221", xml=xml.replace("&", "&amp;").replace("&amp;gt;", "&gt;"))
+    outcome = {"spec": "keras>GlorotUniform", "check": "check_seed_contract", "status": "xfailed", "seconds": 0.1,
+               "message": "differs", "evidence": [],
+               "expected_failure": {"reason": SEED_ZERO_IGNORED.reason, "versions": SEED_ZERO_IGNORED.versions}}
+    (tmp_path / "tf216.json").write_text(json.dumps({"profile": "ci", "versions": {}, "outcomes": [outcome]}))
+    text = matrix.render(matrix.load_results(tmp_path))
+    row = next(line for line in text.splitlines() if line.startswith("| `keras>HeNormal`"))
+    assert "expected failure: `FAN_TRANSPOSE`, `FAN_DEPTHWISE`, \u201cmy plugin's draws are too wide\u2026\u201d" in row
+    row = next(line for line in text.splitlines() if line.startswith("| `keras>GlorotUniform`"))
+    assert "expected failure: `SEED_ZERO_IGNORED`" in row
+    assert matrix.finding_name("Keras 3 Constant rounds its value through float32 before casting") == \
+        "Keras 3 Constant rounds its value\u2026"

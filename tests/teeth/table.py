@@ -57,8 +57,8 @@ def _structural() -> list[Row]:
             catch.format("tiles one row"), good.format("check_symmetry_breaking")),
         Row("check_global_rng_untouched", "GlorotUniform that draws from NumPy's global RNG", _GLOROT,
             catch.format("disturbs global NumPy state"), good.format("check_global_rng_untouched")),
-        Row("check_config_roundtrip", "GlorotUniform subclass whose get_config drops the seed", _GLOROT,
-            catch.format("loses its config"), good.format("check_config_roundtrip")),
+        Row("check_config_round_trip", "GlorotUniform subclass whose get_config drops the seed", _GLOROT,
+            catch.format("loses its config"), good.format("check_config_round_trip")),
         Row("check_repeat_call", "GlorotUniform declared seeded_repeat='different'",
             "GlorotUniform declared seeded_repeat='same'",
             _S + "test_repeat_call_declaration_is_enforced", _S + "test_repeat_call_declaration_is_enforced"),
@@ -99,6 +99,10 @@ def _marginal() -> list[Row]:
         _power("check_support", "5 per million escaped beyond the support", "5e-6 of values 1.5x beyond the cut"),
         Row("check_support", "one value one float32 ulp beyond the cut", _EXACT,
             _D + "test_truncation_is_exact_at_dtype_precision", _D + "test_truncation_is_exact_at_dtype_precision"),
+        Row("check_support", "float64 uniform draws at limits rounded through float32 (Keras 3's)",
+            "the same generator at the law's limits; NumPy's uniform (not applicable, passes)",
+            _D + "test_float64_limits_rounded_through_float32_are_caught",
+            _D + "test_float64_limits_rounded_through_float32_are_caught"),
         _power("check_independence", "right marginal, rows correlated (rho = 0.05)",
                "right marginal, rows correlated 0.05"),
         Row("check_low_precision", "7-bit uniform grid (128 values) in float16/bfloat16",
@@ -260,6 +264,13 @@ def _optimizer() -> list[Row]:
         rows.append(Row(check, wrong, "the built-in Keras spec", node, node))
     clipping = f"{_O}test_wrong_optimizer_is_caught[check_clipping-momentum_twice]"
     drift = _O + "test_invariant_checks_catch_a_drifting_optimizer[{}]"
+    contract = "tests/teeth/test_optimizer_contract.py::"
+    rows += [Row("check_optimizer_contract", wrong, "Keras SGD", f"{contract}test_contract_catches[{node}]",
+                 f"{contract}test_contract_passes_keras_sgd")
+             for node, wrong in (("factory raises", "optimizer whose factory raises"),
+                                 ("step raises", "optimizer whose apply_gradients raises"),
+                                 ("NaN after one step", "SGD with a NaN learning rate (NaN weights after one step)"),
+                                 ("inf after one step", "optimizer that sets the weights to inf"))]
     rows += [
         Row("check_clipping", "SGD accepting clipnorm with global_clipnorm (drops one)", "Keras SGD",
             _O + "test_clip_check_catches_accepted_conflict", clipping),
@@ -267,6 +278,9 @@ def _optimizer() -> list[Row]:
             "SGD applying both clips, in either order",
             "tests/teeth/test_clip_combinations.py::test_check_clipping_runs_the_documented_combinations",
             "tests/teeth/test_clip_combinations.py::test_check_clipping_runs_the_documented_combinations"),
+        Row("check_sparse_matches_dense", "SGD applying momentum twice (the dense control part; the sparse part "
+            "still runs)", "the built-in Keras spec", _O + "test_multi_part_checks_report_every_part",
+            f"{_O}test_wrong_optimizer_is_caught[check_sparse_matches_dense-sparse_sorted]"),
         Row("check_config_round_trip", "SGD whose get_config drops momentum", "Keras SGD",
             _O + "test_config_round_trip_catches_a_forgotten_hyperparameter",
             _O + "test_config_round_trip_catches_a_forgotten_hyperparameter"),

@@ -75,6 +75,46 @@ def test_truncation_is_exact_at_dtype_precision() -> None:
     _caught(dist.check_support, np_spec("ulp", law, one_ulp_out), case, match="support")
 
 
+def _grid_uniform(limits):
+    """A sampler drawing like TensorFlow's float64 uniform: ``u = k 2^-52``, then ``u (b - a) + a``."""
+    def sampler(rng: np.random.Generator, shape: tuple, law_: Law, fans: Fans) -> np.ndarray:
+        a, b = limits(law_)
+        k = rng.integers(0, 2 ** 52, size=shape, dtype=np.int64).astype(np.float64)  # exact below 2^53
+        return (k * 2.0 ** -52) * (b - a) + a
+    return sampler
+
+
+def test_float64_limits_rounded_through_float32_are_caught() -> None:
+    """check_support decodes a float64 draw: limits rounded through float32 fail on every case, exact ones pass.
+
+    Keras 3's float64 uniform draws (FLOAT64_UNIFORM_LIMIT_FLOAT32) reach float32(L) > L with probability
+    ~1e-8 per value: the count cannot see it; the structural test sees it whatever the seed and the case
+    dtype (a float32 case still tests the spec's float64 draws).
+    """
+    law = Uniform.symmetric(0.009568319307746789)  # GlorotUniform at fan_in + fan_out = 65536
+    f32 = _grid_uniform(lambda l: (float(np.float32(l.low)), float(np.float32(l.high))))
+    same = _grid_uniform(lambda l: (l.low, l.high))
+    for dtype, seed in (("float32", 0), ("float64", 11)):
+        case = {"shape": [32768], "dtype": dtype, "seed": seed}
+        ev = _caught(dist.check_support, np_spec("f32 limits", law, f32), case,
+                     match="float64_limits_rounded_through_float32")
+        limits = ev.data["tests"][-1]
+        assert limits["observed"]["decoded_at_float32_limits"] == 1.0 and limits["observed"]["band_count"] == 0
+        assert ev.data["tests"][0]["passed"]  # the count saw nothing: the band is too thin to hit
+        ok = dist.check_support(np_spec("exact limits", law, same), case)
+        assert ok.data["tests"][-1]["observed"]["verdict"] == "every value decoded at the law's limits"
+        # A correct generator of another form (NumPy's 53-bit uniform) is not applicable, never failed.
+        other = dist.check_support(np_spec("numpy", law, exact), case)
+        assert other.data["tests"][-1]["observed"]["verdict"].startswith("not applicable")
+    # Limits that are float32 numbers leave nothing to test; float32-only specs are not tested.
+    half = Uniform.symmetric(0.5)
+    ev = dist.check_support(np_spec("half", half, f32), {"shape": [4096], "dtype": "float64", "seed": 1})
+    assert ev.data["tests"][-1]["observed"]["verdict"].startswith("limits are float32 numbers")
+    ev = dist.check_support(np_spec("f32 only", law, f32, dtypes=("float32",)), {"shape": [4096], "dtype": "float32",
+                                                                                  "seed": 1})
+    assert len(ev.data["tests"]) == 1
+
+
 def test_tails_pass_unbounded_laws_and_catch_outliers() -> None:
     right = np_spec("right", Normal(0.05), exact)
     case = {"shape": [512, 1024], "dtype": "float64", "seed": 4}

@@ -18,7 +18,8 @@ import dataclasses
 import pytest
 
 from common import builtins
-from common.doubles import broken_adam_class, forgetful_sgd_class, optimizer_of_class, sgd_variant, wrong_optimizer
+from common.doubles import (broken_adam_class, broken_sgd_class, forgetful_sgd_class, optimizer_of_class, sgd_variant,
+                            wrong_optimizer)
 from common.optimizer_bugs import CASES, HP, IDS, explicit_case, needs_capability, run_isolated
 from initcheck import keras_compat as kc
 from initcheck.battery import Item, expected_failure_for, run_check
@@ -166,3 +167,28 @@ def test_elementwise_check_passes_an_elementwise_rule_on_the_same_case():
     case = {"shapes": [[3, 4]], "dtype": "float64", "seed": 5, "grad_scale": 1.0, "lr": 0.125,
             "hp": dict(HP["Adam"]), "steps": 4}
     assert all_checks()["check_elementwise"].func(builtins.optimizer("Adam"), case).passed
+
+
+def test_multi_part_checks_report_every_part():
+    """Checks of several independent properties run them all (issue #14): one failure never hides another.
+
+    SGD applying momentum twice fails the dense control of check_sparse_matches_dense while its sparse run
+    still agrees with its dense run; SGD sorting sparse indices fails only the sparse part.  Each failure
+    names its part (so a declaration can match the part it expects) and the evidence lists every part.
+    """
+    case = explicit_case("check_sparse_matches_dense", "SGD")
+    ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "momentum_twice"), "check_sparse_matches_dense", case,
+                 match=r"dense run \(control\)")
+    assert [(p["part"], p["passed"]) for p in ev.data["parts"]] == [("dense run (control)", False),
+                                                                    ("sparse (IndexedSlices) run", True)]
+    assert "1 of 2 parts failed; passed: sparse (IndexedSlices) run" in ev.message
+    ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "sparse_sorted"), "check_sparse_matches_dense", case,
+                 match=r"sparse \(IndexedSlices\) run")
+    assert [(p["part"], p["passed"]) for p in ev.data["parts"]] == [("dense run (control)", True),
+                                                                    ("sparse (IndexedSlices) run", False)]
+    # The clipping part fails while every rejection part still runs and passes.
+    case = explicit_case("check_clipping", "SGD")
+    ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "momentum_twice"), "check_clipping", case,
+                 match="clipnorm=0.25")
+    assert ev.data["parts"][-1]["part"] == "clipnorm=0.25" and not ev.data["parts"][-1]["passed"]
+    assert all(p["passed"] for p in ev.data["parts"][:-1])

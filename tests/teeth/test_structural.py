@@ -39,7 +39,7 @@ TEETH = [
     ("float32 when float16 asked", always_float32, "check_output_contract"),
     ("returns NaN", nan_every_call, "check_output_contract"),
     ("disturbs global NumPy state", touches_numpy_rng, "check_global_rng_untouched"),
-    ("loses its config", loses_config, "check_config_roundtrip"),
+    ("loses its config", loses_config, "check_config_round_trip"),
 ]
 
 
@@ -52,7 +52,7 @@ def test_check_catches_wrong_initializer(label, factory, check_name):
 
 
 #: The correct double is Keras's GlorotUniform: on Keras 3.0-3.1 it inherits the seed-0 finding.
-_SEED_ZERO_CHECKS = {"check_seed_contract", "check_config_roundtrip", "check_global_rng_untouched"}
+_SEED_ZERO_CHECKS = {"check_seed_contract", "check_config_round_trip", "check_global_rng_untouched"}
 
 
 def _seed_zero_mark():

@@ -14,9 +14,9 @@ from ...dtypes import float32_exact
 from ...references.optimizers import clip_gradients
 from ...strategies import optimizer_cases
 from .. import register_check
-from ..evidence import CheckFailure, Evidence, fail, ok
-from .runner import (case_rng, compare_to_reference, constant_lrs, expect_reference, gradient_sequence, has,
-                     initial_weights, reference, run_keras, same_setting)
+from ..evidence import CheckFailure, Evidence, Parts, fail, ok
+from .runner import (REPLICA_SUM_ULPS, Reference, case_rng, compare_to_reference, constant_lrs, expect_reference,
+                     gradient_sequence, has, initial_weights, reference, run_keras, same_setting, tolerance)
 
 __all__ = [
     "check_sparse_matches_dense", "check_clipping", "check_learning_rate_forms", "check_weight_decay", "check_ema",
@@ -61,16 +61,40 @@ def _row_values(case: Mapping[str, Any]) -> list[np.ndarray]:
 
 @register_check(kind="optimizer", family="optimizer", applies=has("sparse"), strategy=_sparse_cases, examples=6)
 def check_sparse_matches_dense(spec: Any, case: dict) -> Evidence:
-    """IndexedSlices gradients (indices repeated, unsorted) give the result of the summed dense gradient."""
+    """IndexedSlices gradients (indices repeated, unsorted) give the result of the summed dense gradient.
+
+    Two parts, both always run and reported: the dense run against the
+    reference (the control), and the sparse run against the dense run.
+    """
     rows = _row_values(case)
     pairs = [_slices(case, rows, s) for s in range(int(case["steps"]))]
-    sparse_run = run_keras(spec, case, [[p[0]] for p in pairs])
     dense = [[p[1]] for p in pairs]
+    lrs = constant_lrs(case)
+    ref = reference(spec, case, dense, lrs)
     dense_run = run_keras(spec, case, dense)
-    ref = reference(spec, case, dense, constant_lrs(case))
-    compare_to_reference(spec, case, dense_run.weights[-1], ref, "dense run (control)")
-    return compare_to_reference(spec, case, sparse_run.weights[-1], ref, "sparse (IndexedSlices) run",
-                                expected=dense_run.weights[-1])
+    parts = Parts(case)
+    parts.run("dense run (control)",
+              lambda: compare_to_reference(spec, case, dense_run.weights[-1], ref, "dense run (control)"))
+
+    def sparse() -> Evidence:
+        sparse_run = run_keras(spec, case, [[p[0]] for p in pairs])
+        # The sparse run gets the rows, not their float64 sum rounded once: it may sum or apply a
+        # coordinate's k rows in any order, (k - 1) u sum|v| + the dense sum's rounding u |sum v|.
+        u = float(np.finfo(np.dtype(case["dtype"])).eps) / 2.0
+        row_err = []
+        for s in range(int(case["steps"])):
+            abs_sum, count = np.zeros(dense[s][0].shape), np.zeros(dense[s][0].shape)
+            for r, v in zip(case["indices"][s], rows[s]):
+                abs_sum[r] += np.abs(v)
+                count[r] += 1
+            row_err.append([count * u * abs_sum])
+        tols = lambda: tolerance(spec, case, dense, lrs, ref.trace, grad_err=row_err).between_runs()  # noqa: E731
+        return compare_to_reference(spec, case, sparse_run.weights[-1], Reference(ref.trace, tols),
+                                    "sparse (IndexedSlices) run", expected=dense_run.weights[-1],
+                                    history=sparse_run.weights, reference_history=dense_run.weights)
+
+    parts.run("sparse (IndexedSlices) run", sparse)
+    return parts.verdict()
 
 
 def _clip_cases(spec: Any) -> Any:
@@ -145,27 +169,41 @@ def check_clipping(spec: Any, case: dict) -> Evidence:
 
     Combinations the installed Keras documents as allowed apply every option
     given (:func:`assert_clip_combinations`: Keras 2, a norm clip with clipvalue).
+    Each part -- every rejected pair, the allowed combinations, the clipping
+    itself -- is run and reported (:class:`~initcheck.checks.evidence.Parts`).
     """
     from ... import keras_compat as kc
 
-    for a, b in rejected_clip_combinations():
+    parts = Parts(case)
+
+    def rejects(a: str, b: str) -> Evidence:
         try:
             spec.build(case["lr"], case["hp"], **{a: 1.0, b: 1.0})
-        except ValueError:
-            continue
-        raise fail(f"conflicting options {a} and {b} were accepted", case,
-                   documented="only one of them may be set")
-    assert_clip_combinations(spec, case, allowed_clip_combinations())
-    grads = gradient_sequence(case)
-    keras_grads: list[list[Any]] = [list(g) for g in grads]
-    if case["sparse_first"] and len(case["shapes"][0]) >= 1:
-        # Step 0's first gradient as IndexedSlices over all rows (each once).
-        g0 = grads[0][0]
-        keras_grads[0][0] = kc.indexed_slices(g0.astype(case["dtype"]), list(range(g0.shape[0])), g0.shape)
-    option = {case["clip"]: case["threshold"]}
-    run = run_keras(spec, case, keras_grads, options=option)
-    return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case),
-                            f"{case['clip']}={case['threshold']}", **option)
+        except ValueError as exc:
+            return ok(f"{a} with {b} rejected", case, error=str(exc)[:200])
+        raise fail(f"conflicting options {a} and {b} were accepted", case, documented="only one of them may be set")
+
+    for a, b in rejected_clip_combinations():
+        parts.run(f"{a} with {b} rejected", lambda a=a, b=b: rejects(a, b))
+    allowed = allowed_clip_combinations()
+    if allowed:
+        parts.run("allowed combinations apply both clips",
+                  lambda: assert_clip_combinations(spec, case, allowed) or ok("both clips applied", case))
+
+    def clipped() -> Evidence:
+        grads = gradient_sequence(case)
+        keras_grads: list[list[Any]] = [list(g) for g in grads]
+        if case["sparse_first"] and len(case["shapes"][0]) >= 1:
+            # Step 0's first gradient as IndexedSlices over all rows (each once).
+            g0 = grads[0][0]
+            keras_grads[0][0] = kc.indexed_slices(g0.astype(case["dtype"]), list(range(g0.shape[0])), g0.shape)
+        option = {case["clip"]: case["threshold"]}
+        run = run_keras(spec, case, keras_grads, options=option)
+        return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case),
+                                f"{case['clip']}={case['threshold']}", history=run.weights, **option)
+
+    parts.run(f"{case['clip']}={case['threshold']}", clipped)
+    return parts.verdict()
 
 
 def _lr_cases(spec: Any) -> Any:
@@ -203,7 +241,7 @@ def check_learning_rate_forms(spec: Any, case: dict) -> Evidence:
     lr_form = {"float": "constant", "callable": "callable"}.get(form, "schedule")
     return expect_reference(spec, case, run.weights[-1], grads, lrs, f"learning rate as {form}",
                             extra={"learning_rates": lrs}, lr_computed=form in ("exponential", "piecewise"),
-                            learning_rate_form=lr_form)
+                            learning_rate_form=lr_form, history=run.weights)
 
 
 def _wd_cases(spec: Any) -> Any:
@@ -227,7 +265,7 @@ def check_weight_decay(spec: Any, case: dict) -> Evidence:
     return expect_reference(spec, case, run.weights[-1], grads, constant_lrs(case),
                             f"weight_decay={wd} (bias excluded: {case['exclude']})",
                             extra={"decay_convention": "w -= lr * weight_decay * w before the update"},
-                            weight_decay=wd, decay_mask=[True, not case["exclude"]])
+                            weight_decay=wd, decay_mask=[True, not case["exclude"]], history=run.weights)
 
 
 def _ema_cases(spec: Any) -> Any:
@@ -248,9 +286,18 @@ def check_ema(spec: Any, case: dict) -> Evidence:
     ref = reference(spec, case, grads, constant_lrs(case), ema_momentum=case["ema_momentum"],
                     ema_overwrite_frequency=case["overwrite"],
                     ema_start="initial" if kc.ema_starts_at_initial_weights() else "first_update")
-    compare_to_reference(spec, case, run.weights[-1], ref, "weights with EMA overwrite")
-    ema = kc.ema_values(run.optimizer, run.variables)
-    return compare_to_reference(spec, case, ema, ref, "moving average of the weights", expected=ref.trace.ema)
+    parts = Parts(case)
+    parts.run("weights with EMA overwrite",
+              lambda: compare_to_reference(spec, case, run.weights[-1], ref, "weights with EMA overwrite"))
+
+    def averages() -> Evidence:
+        ema = kc.ema_values(run.optimizer, run.variables)
+        tols = lambda: ref.tolerances.ema if ref.tolerances.ema is not None else ref.tolerances  # noqa: E731
+        return compare_to_reference(spec, case, ema, Reference(ref.trace, tols), "moving average of the weights",
+                                    expected=ref.trace.ema)
+
+    parts.run("moving average of the weights", averages)
+    return parts.verdict()
 
 
 def _acc_cases(spec: Any) -> Any:
@@ -270,17 +317,26 @@ def check_accumulation_matches_mean_step(spec: Any, case: dict) -> Evidence:
     k = int(case["micro"])
     opts = {"gradient_accumulation_steps": k, "clipnorm": case["clipnorm"], "weight_decay": case["weight_decay"]}
     run = run_keras(spec, case, grads, options=opts)
-    ref = reference(spec, case, grads, constant_lrs(case), accumulation_steps=k, clipnorm=case["clipnorm"],
-                    weight_decay=case["weight_decay"])
-    # Between updates the weights must not move at all.
-    for s in range(len(grads)):
-        if (s + 1) % k != 0:
-            for a, b in zip(run.weights[s + 1], run.weights[s]):
-                if not np.array_equal(a, b):
-                    raise fail(f"weights moved on micro-step {s + 1}, which is not an update step", case)
-    return compare_to_reference(spec, case, run.weights[-1], ref,
-                                f"{len(grads)} calls with gradient_accumulation_steps={k}",
-                                {"updates": ref.trace.updates})
+    parts = Parts(case)
+
+    def still() -> Evidence:
+        # Between updates the weights must not move at all.
+        moved = [s + 1 for s in range(len(grads)) if (s + 1) % k != 0
+                 and not all(np.array_equal(a, b) for a, b in zip(run.weights[s + 1], run.weights[s]))]
+        if moved:
+            raise fail(f"weights moved on micro-step(s) {moved}, which are not update steps", case)
+        return ok("weights still between updates", case)
+
+    def trajectory() -> Evidence:
+        ref = reference(spec, case, grads, constant_lrs(case), accumulation_steps=k, clipnorm=case["clipnorm"],
+                        weight_decay=case["weight_decay"])
+        return compare_to_reference(spec, case, run.weights[-1], ref,
+                                    f"{len(grads)} calls with gradient_accumulation_steps={k}",
+                                    {"updates": ref.trace.updates}, history=run.weights)
+
+    parts.run("weights still between updates", still)
+    parts.run(f"{len(grads)} calls with gradient_accumulation_steps={k}", trajectory)
+    return parts.verdict()
 
 
 def _ls_cases(spec: Any) -> Any:
@@ -313,16 +369,27 @@ def check_loss_scaling(spec: Any, case: dict) -> Evidence:
             kept.append(g)
         fed.append(step)
     run = run_keras(spec, case, fed, optimizer=lso)
-    skipped = run.weights[case["bad_step"] + 1]
-    before = run.weights[case["bad_step"]]
-    if not all(np.array_equal(a, b) for a, b in zip(skipped, before)):
-        raise fail(f"a {case['bad']} gradient was applied instead of skipped", case)
-    have_scale = kc.loss_scale_value(lso)
-    if have_scale != current:
-        raise fail(f"loss scale is {have_scale}, documented dynamic scale {current}", case, initial_scale=scale)
-    return expect_reference(spec, case, run.weights[-1], kept, constant_lrs(case, len(kept)),
-                            f"loss-scaled run (scale {scale}, {case['bad']} at step {case['bad_step']})",
-                            extra={"unscaled_inside_apply": unscales, "final_scale": have_scale})
+    parts = Parts(case)
+
+    def skipped() -> Evidence:
+        after = run.weights[case["bad_step"] + 1]
+        before = run.weights[case["bad_step"]]
+        if not all(np.array_equal(a, b) for a, b in zip(after, before)):
+            raise fail(f"a {case['bad']} gradient was applied instead of skipped", case)
+        return ok(f"the {case['bad']} step was skipped", case)
+
+    def scale_after() -> Evidence:
+        have = kc.loss_scale_value(lso)
+        if have != current:
+            raise fail(f"loss scale is {have}, documented dynamic scale {current}", case, initial_scale=scale)
+        return ok(f"loss scale {have} as documented", case, initial_scale=scale)
+
+    what = f"loss-scaled run (scale {scale}, {case['bad']} at step {case['bad_step']})"
+    parts.run("non-finite step skipped", skipped)
+    parts.run("dynamic loss scale", scale_after)
+    parts.run(what, lambda: expect_reference(spec, case, run.weights[-1], kept, constant_lrs(case, len(kept)), what,
+                                             extra={"unscaled_inside_apply": unscales}))
+    return parts.verdict(unscaled_inside_apply=unscales)
 
 
 def _ck_cases(spec: Any) -> Any:
@@ -379,16 +446,48 @@ def check_mirrored_strategy(spec: Any, case: dict) -> Evidence:
     gets ``-u g``, replica 1 ``(1 + u) g``, u in [0.25, 1]), so applying
     one replica's part, or the mean, differs from the sum even for rules
     that normalise the gradient's scale (Adam, RMSprop, Lion, Adafactor).
+
+    Isolation: the check runs on the process's one strategy
+    (:func:`~initcheck.keras_compat.mirrored_strategy`: strategies created
+    per case collide in the collective executor), and a collective error
+    is retried once on a fresh executor (:func:`~initcheck.keras_compat.
+    reset_collectives`), so an earlier failure in the same process cannot
+    fail this check; the evidence records the reset.
     """
     from ... import keras_compat as kc
 
     if not kc.ensure_logical_cpus(2):
         raise RuntimeError("MirroredStrategy check needs two logical CPUs, but TensorFlow was initialised before "
                            f"they could be configured ({kc._LOGICAL_CPUS.get('how')}); run it in a fresh process")
-    tf = kc.tf()
     grads = gradient_sequence(case)
     single = run_keras(spec, case, grads)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    try:
+        have, inherited = _replicated_run(spec, case, grads), None
+    except Exception as exc:
+        if not kc.is_collective_error(exc):
+            raise fail(f"applying gradients under MirroredStrategy raised {type(exc).__name__}: "
+                       f"{str(exc)[:300]}", case) from None
+        # The collective executor may have been aborted by an earlier operation of this process:
+        # reset it and run again; only a failure on a fresh executor is this optimizer's.
+        inherited = f"{type(exc).__name__}: {str(exc)[:300]}"
+        kc.reset_collectives()
+        try:
+            have = _replicated_run(spec, case, grads)
+        except Exception as again:
+            kc.reset_collectives()  # leave a working executor to the checks that follow
+            raise fail(f"applying gradients under MirroredStrategy raised {type(again).__name__} on a fresh "
+                       f"collective executor: {str(again)[:300]}", case) from None
+    extra = {"collective_reset": inherited} if inherited else None
+    return expect_reference(spec, case, [have], grads, constant_lrs(case), "MirroredStrategy(2 CPUs) vs one device",
+                            expected=single.weights[-1], between_runs=True, grad_ulps=REPLICA_SUM_ULPS, extra=extra)
+
+
+def _replicated_run(spec: Any, case: dict, grads: list) -> np.ndarray:
+    """The case's steps under the process's MirroredStrategy, each gradient split over the two replicas."""
+    from ... import keras_compat as kc
+
+    tf = kc.tf()
+    strategy = kc.mirrored_strategy(2)
     with strategy.scope():
         var = kc.variable(initial_weights(case)[0].astype(case["dtype"]), name="var0")
         opt = spec.build(case["lr"], case["hp"])
@@ -404,14 +503,8 @@ def check_mirrored_strategy(spec: Any, case: dict) -> Evidence:
         def replica_fn(grad: Any) -> None:
             opt.apply_gradients([(grad, var)])
 
-        try:
-            strategy.run(tf.function(replica_fn), args=(per_replica,))
-        except Exception as exc:  # an optimizer that breaks the replica protocol fails the check
-            raise fail(f"applying gradients under MirroredStrategy raised {type(exc).__name__}: "
-                       f"{str(exc)[:300]}", case) from None
-    have = kc.to_numpy(var).astype(np.float64)
-    return expect_reference(spec, case, [have], grads, constant_lrs(case), "MirroredStrategy(2 CPUs) vs one device",
-                            expected=single.weights[-1])
+        strategy.run(tf.function(replica_fn), args=(per_replica,))
+    return kc.to_numpy(var).astype(np.float64)
 
 
 @register_check(kind="optimizer", family="optimizer", applies=has("config"),

@@ -18,7 +18,7 @@ import math
 
 from scipy import stats
 
-from initcheck import ExpectedFailure, InitializerSpec, Normal, ScipyLaw, keras_compat, shape_fans
+from initcheck import InitializerSpec, Normal, ScipyLaw, keras_compat, shape_fans
 
 tf = keras_compat.tf()
 keras = keras_compat.keras()
@@ -70,19 +70,6 @@ SMALL_NORMAL = InitializerSpec(
     description="classic recipe: tf.random.normal(shape, stddev=0.01), unseeded plain function",
 )
 
-# LaplaceLecun takes its fans from the kernel shape, as Keras's own
-# VarianceScaling does, so it shares Keras's findings on the layer kinds whose
-# true fans differ from the shape convention (initcheck.checks.layers documents each).
-_SHAPE_FANS = ExpectedFailure(
-    reason="fans come from the kernel shape (Keras convention), not from the layer: transposed, depthwise and "
-           "einsum kernels get a variance off by the ratio of the two fan_in values",
-    evidence="same mechanism and ratios as the keras>LecunNormal findings (docs/findings.md)",
-)
-_SEEDED_CLONE = ExpectedFailure(
-    reason="MultiHeadAttention clones a seeded initializer with its seed, so query, key and value kernels coincide",
-    evidence="as for every seeded Keras initializer (docs/findings.md)",
-)
-
 LAPLACE_LECUN = InitializerSpec(
     name="LaplaceLecun",
     factory=lambda seed: LaplaceLecun(seed=seed),
@@ -91,13 +78,10 @@ LAPLACE_LECUN = InitializerSpec(
     tags=frozenset({"iid", "seeded", "keras_object", "saveable"}),
     seeded_repeat="same",
     unseeded_repeat="different",
+    # Fans come from the kernel shape, as Keras's own VarianceScaling computes them: one line says so,
+    # and the layer checks verify that consequence on the layers whose true fans differ.
+    fan_convention="shape",
     description="Laplace, Var = 1 / fan_in (Keras initializer subclass)",
-    expected_failures={
-        **{f"check_layer_variance_{kind}": _SHAPE_FANS
-           for kind in ("conv1d_transpose", "conv2d_transpose", "conv3d_transpose", "depthwise_conv2d",
-                        "separable_conv2d", "einsum_dense", "multi_head_attention")},
-        "check_layer_independence_multi_head_attention": _SEEDED_CLONE,
-    },
 )
 
 
