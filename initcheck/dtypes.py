@@ -11,7 +11,8 @@ TensorFlow.
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -31,6 +32,9 @@ __all__ = [
     "rounded_bounds",
     "rounded_law_grid",
     "parameter_rounding_band_ks",
+    "AtomCap",
+    "atom_cap",
+    "narrow_share",
 ]
 
 #: The floating dtypes an initializer may be asked for.
@@ -118,6 +122,90 @@ def parameter_rounding_band_ks(law: Any, u: float) -> float:
     f = dist.cdf(q)
     return float(max(np.abs(dist.cdf((q - mu) / (1 + u) + mu) - f).max(),
                      np.abs(dist.cdf((q - mu) * (1 + u) + mu) - f).max()))
+
+
+@dataclass(frozen=True)
+class AtomCap:
+    """How probable one value of ``dtype`` may be under a law: the null of the exact-tie checks.
+
+    Every floating-point generator is discrete.  The null allows each value
+    ``v`` a probability up to ``qbar(v) = max(2^-bits, F(cell(v)))``: its
+    round-to-nearest cell under the law ``F`` (the law rounded to the dtype),
+    or one step of a generator filling the ``bits`` mantissa bits of ``[1, 2)``
+    and mapping them monotonically (TensorFlow's float32 uniforms take exactly
+    ``2^23`` values of ``2^-23`` each).  ``weights`` and ``qbar`` are a
+    quadrature of the law with the cap at each node (one node when the cap
+    is ``2^-bits`` everywhere, as for every law centred near 0: exact).
+
+    Attributes:
+        dtype, bits: The dtype and its mantissa bits.
+        weights: Probability weights of the nodes (sum 1).
+        qbar: The cap at each node.
+        rounded: ``E_law[F(cell(X))]``, the chance that two draws of the law
+            rounded to the dtype are equal (the ideal generator's tie rate).
+    """
+
+    dtype: str
+    bits: int
+    weights: np.ndarray
+    qbar: np.ndarray
+    rounded: float
+
+    @property
+    def constant(self) -> bool:
+        return self.qbar.size == 1
+
+    def expect(self, g: Callable[[np.ndarray], np.ndarray], n: int) -> float:
+        """``E_law[g(n qbar(X))]``."""
+        return float(np.dot(self.weights, g(n * self.qbar)))
+
+    def log_moment(self, j: int, n: int) -> float:
+        """``log E_law[(n qbar(X))^j]`` (no overflow for large ``j``)."""
+        logs = np.log(self.weights) + j * np.log(n * self.qbar)
+        top = float(logs.max())
+        return top + math.log(float(np.sum(np.exp(logs - top))))
+
+
+def atom_cap(law: Any, dtype: str, bits: Optional[int] = None, nodes: int = 4096) -> AtomCap:
+    """The :class:`AtomCap` of ``law`` in ``dtype`` (``bits`` defaults to the dtype's mantissa bits).
+
+    ``F(cell(x)) <= f(x) spacing(x) <= |x| f(x) 2^-bits`` (a cell is at most
+    one spacing wide, the spacing at most ``|x| 2^-bits``), so when ``|x| f(x)``
+    stays below 1/2 on the law's quantiles the cap is ``2^-bits`` everywhere
+    (uniform on ``[-L, L]``: 1/2 at the edges; normal: 0.24; the 2-sigma
+    truncated normal: 0.25).  Otherwise the cap is evaluated at ``nodes``
+    equal-probability quantiles, with a 1 % margin on the cell mass.
+    """
+    p = MANTISSA_BITS[dtype] if bits is None else int(bits)
+    dist = law.dist()
+    u = (np.arange(nodes) + 0.5) / nodes
+    x = np.asarray(dist.ppf(u), dtype=np.float64)
+    f = np.asarray(dist.pdf(x), dtype=np.float64)
+    spacing = np.spacing(np.abs(x).astype(np_dtype(dtype))).astype(np.float64)
+    cell = f * spacing
+    step = 2.0 ** -p
+    if float(np.max(np.abs(x) * f)) <= 0.5:
+        return AtomCap(dtype, p, np.ones(1), np.array([step]), float(cell.mean()))
+    return AtomCap(dtype, p, np.full(nodes, 1.0 / nodes), np.maximum(step, 1.01 * cell), float(cell.mean()))
+
+
+def narrow_share(values: np.ndarray, dtype: str, sample: int = 65_536) -> dict[str, float]:
+    """Share of (up to ``sample``) non-zero ``values`` exactly representable in each dtype narrower than ``dtype``.
+
+    A diagnostic for lost resolution: about ``2^-(p - p')`` for values that
+    fill ``dtype``'s ``p`` mantissa bits, 1.0 for values computed in the
+    narrower dtype (``p'`` bits) and cast up.
+    """
+    x = np.asarray(values).reshape(-1)[:sample]
+    x = x[x != 0].astype(np.float64)
+    if not x.size:
+        return {}
+    out = {}
+    with np.errstate(over="ignore"):
+        for d in (d for d in FLOAT_DTYPES if MANTISSA_BITS[d] < MANTISSA_BITS.get(dtype, 0)):
+            rounded = x.astype(np.float32 if d == "bfloat16" else np_dtype(d)).astype(np_dtype(d))
+            out[d] = float(np.mean(rounded.astype(np.float64) == x))
+    return out
 
 
 #: Random mantissa bits of a float64 uniform draw ``u`` in ``[0, 1)`` from TensorFlow's (stateless)

@@ -238,6 +238,12 @@ class InitializerSpec:
         expected_failures: ``{check_name: ExpectedFailure or reason}``.
         description: One line for listings.
         min_size: Smallest size of each dimension it accepts.
+        seed_range: ``(lo, hi)``, the integer seeds the factory documents:
+            each draws its own values and every other integer raises
+            ``ValueError``, ``TypeError`` or ``OverflowError``.  ``None`` (the
+            default): every integer either draws its own values or raises one
+            of those errors, and ``0 .. 2**31 - 1`` draw.  Checked with
+            designed seeds by ``check_seed_collisions``.
     """
 
     name: str
@@ -254,6 +260,7 @@ class InitializerSpec:
     expected_failures: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     min_size: int = 1
+    seed_range: Optional[tuple[int, int]] = None
 
     kind = "initializer"
 
@@ -328,6 +335,7 @@ class InitializerSpec:
                             "'seeded' (add the tag if the factory honours its seed, else drop the field)")
         if not isinstance(self.min_size, int) or self.min_size < 1:
             raise SpecError(name, "min_size", f"must be a positive int, got {self.min_size!r}")
+        _validate_seed_range(name, self.seed_range)
         _validate_expected(name, self.expected_failures, known_checks)
         # The law: evaluate it at a probe shape so a law that is not a
         # distribution, or has a negative scale, fails now, not mid-run.
@@ -351,6 +359,19 @@ class InitializerSpec:
             var = law.variance()
             if not (math.isfinite(var) and var > 0):
                 raise SpecError(name, "law", f"an i.i.d. law needs a finite positive variance, got {var}")
+
+
+def _validate_seed_range(name: str, value: Any) -> None:
+    """``None`` or ``(lo, hi)`` of ints covering the seeds the battery draws (``0 .. 2**31 - 1``)."""
+    if value is None:
+        return
+    from .strategies import MAX_SEED
+
+    ok = (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                               for v in value))
+    if not ok or not value[0] <= 0 < MAX_SEED <= value[1]:
+        raise SpecError(name, "seed_range", f"must be None or (lo, hi) with lo <= 0 and hi >= 2**31 - 1 (the "
+                        f"battery draws seeds from 0 .. 2**31 - 1), got {value!r}")
 
 
 # ====================================================================== optimizers

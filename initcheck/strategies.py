@@ -10,7 +10,15 @@ propagation stack, kernel ``l`` of ensemble member ``s``) takes its seed from
 :func:`derive_seed`: one scheme, written down once, so a replay draws the
 same values.  Derived seeds are 31-bit hashes: two different paths collide
 with probability about ``2^-31`` per pair (a few collisions among ``10^5``
-roots are expected), which no check relies on.
+roots are expected).  The pooled draws of one case must not collide (a
+repeated kernel is a pile of exact ties): :func:`pool_seeds` de-duplicates
+them, and keeps them where Keras does not fold two seeds together.
+
+Seeds by design.  :func:`seed_design` lists the pairs of distinct seeds that
+a seed-mangling bug maps to one draw (folds modulo ``m * 2^k`` and moduli
+near powers of two and ten, truncation to ``k`` bits, a dropped sign, the
+largest seeds of each integer range); ``check_seed_collisions`` draws them
+all instead of hoping that Hypothesis hits a colliding pair.
 
 Hyperparameter spaces for optimizer specs (:func:`unit_interval`,
 :func:`epsilons`, :func:`learning_rates`) are public: plugin authors build
@@ -19,12 +27,19 @@ their ``OptimizerSpec.space`` from them.
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 __all__ = [
     "MAX_SEED",
+    "POOL_SEED_MAX",
     "derive_seed",
+    "pool_seeds",
+    "SEED_BOUNDARIES",
+    "SEED_MULTIPLIERS",
+    "seed_design",
+    "seed_cases",
     "seeds",
     "kernel_shapes",
     "initializer_cases",
@@ -40,6 +55,10 @@ __all__ = [
 MAX_SEED = 2**31 - 1
 #: Mixed into every derived seed so that initcheck's streams differ from a plain SeedSequence of the same numbers.
 SEED_SALT = 0x1C4EC4
+#: Largest seed of a pooled draw: Keras >= 3.5 on TensorFlow reduces seeds modulo ``2^31 - 2`` (a declared
+#: finding), so ``2^31 - 2`` and ``2^31 - 1`` would draw what seeds 0 and 1 draw; distinct seeds in
+#: ``0..2^31 - 3`` stay distinct under that fold (and under Keras 3.0-3.4's modulo ``2^32``).
+POOL_SEED_MAX = 2**31 - 3
 
 
 def derive_seed(root: int, *path: int) -> int:
@@ -59,6 +78,97 @@ def derive_seed(root: int, *path: int) -> int:
     state = np.random.SeedSequence([int(root), *(int(p) for p in path), SEED_SALT]).generate_state(
         1, dtype=np.uint32)
     return int(state[0]) & MAX_SEED
+
+
+def pool_seeds(root: int) -> Iterator[int]:
+    """The seeds of a case's pooled draws, in order: distinct, each in ``0..POOL_SEED_MAX``.
+
+    Draw ``i`` takes ``derive_seed(root, i)`` (``root`` itself for ``i = 0``),
+    unless that seed is above :data:`POOL_SEED_MAX` or already taken by an
+    earlier draw; then the first of ``derive_seed(root, i, j)``, ``j = 1, 2,
+    ...``, that is neither.  The sequence depends on ``root`` alone, so a pool
+    can grow and a replay draws the same values.  Why: 31-bit hashes repeat
+    within a pool of a few hundred draws with probability ~``draws^2 / 2^32``
+    (1.6e-5 per case), and a repeated kernel adds thousands of exact ties,
+    which the exact-tie checks would read as a generator with too few values.
+    """
+    taken: set[int] = set()
+    for i in itertools.count():
+        seed, j = derive_seed(root, i), 0
+        while seed > POOL_SEED_MAX or seed in taken:
+            j += 1
+            seed = derive_seed(root, i, j)
+        taken.add(seed)
+        yield seed
+
+
+#: Boundaries near which a seed fold's modulus lives: powers of two (truncation to 7, 8, 15, 16, 31, 32, 53, 63,
+#: 64 bits, int32/int64 limits and neighbours such as Keras's ``2^31 - 2``) and powers of ten (``seed % 1000``).
+SEED_BOUNDARIES: tuple[int, ...] = (2**7, 2**8, 2**15, 2**16, 2**31, 2**32, 2**53, 2**63, 2**64,
+                                    10**2, 10**3, 10**4, 10**6, 10**9)
+#: Multipliers ``m`` of the differences ``m * 2^k`` between designed seeds (``3 * 2^j`` needs none: it is the
+#: difference of the designed seeds ``s + 2^j`` and ``s + 2^(j+2)``, and draws are compared set-wide).
+SEED_MULTIPLIERS: tuple[int, ...] = (1, 10, 100, 1000)
+
+
+def seed_design(seed: int, *, max_k: int = 63, window: int = 4) -> list[tuple[int, int, str]]:
+    """Pairs of distinct seeds that a seed-mangling bug maps to the same draw, each with the bug it exposes.
+
+    * ``(s, s + m 2^k)`` for ``k = 0..max_k`` and ``m`` in
+      :data:`SEED_MULTIPLIERS`: truncation to ``k`` bits, a fold modulo
+      ``m 2^k`` (``% 10``, ``% 1000``, ``& 0xFFFF``, a uint32 cast ...);
+    * ``(s, -s)``, ``(-s - 1, s)``, ``(-1, 2^32 - 1)``, ``(-1, 2^64 - 1)``,
+      ``(-2^63, 2^63 - 1)``: a dropped sign, a one's- or two's-complement
+      reinterpretation, the extremes of int64;
+    * for every boundary ``B`` of :data:`SEED_BOUNDARIES`: ``(j, B + j + d)``
+      for ``0 <= j <= window`` and ``|d| <= window`` -- a fold modulo any
+      ``M`` within ``window`` of ``B`` (Keras's ``2^31 - 2`` is one) -- and
+      ``(B - 1, B)``, ``(B - 1, -1)``: the largest seed of a range against
+      its neighbours.
+
+    Seeds outside the initializer's documented range are part of the design
+    on purpose: they must then raise a clear error
+    (``check_seed_collisions``).  Draws are compared across the whole set,
+    so any fold whose modulus divides the difference of two designed seeds
+    is caught, not only the listed pairs.
+    """
+    s = int(seed)
+    pairs: list[tuple[int, int, str]] = []
+    for m in SEED_MULTIPLIERS:
+        for k in range(max_k + 1):
+            pairs.append((s, s + m * 2**k, f"fold modulo {m}*2^{k}" + (f" (truncation to {k} bits)" if m == 1 else "")))
+    pairs += [(s, -s, "sign dropped (abs)"), (-s - 1, s, "one's complement / unsigned reinterpretation"),
+              (-1, 2**32 - 1, "-1 read as uint32"), (-1, 2**64 - 1, "-1 read as uint64"),
+              (-(2**63), 2**63 - 1, "the extremes of int64")]
+    for b in SEED_BOUNDARIES:
+        pairs += [(b - 1, b, f"largest seed below {b} against {b}"), (b - 1, -1, f"largest seed below {b} against -1")]
+        for j in range(window + 1):
+            for d in range(-window, window + 1):
+                pairs.append((j, b + j + d, f"fold modulo {b + d} (boundary {b}{d:+d})"))
+    out, seen = [], set()
+    for a, b2, why in pairs:
+        key = (min(a, b2), max(a, b2))
+        if a != b2 and key not in seen:
+            seen.add(key)
+            out.append((key[0], key[1], why))
+    return out
+
+
+def seed_cases(spec: Any) -> Any:
+    """``{"seed", "shape", "dtype"}`` for the designed-seed check: a root seed, a small shape, one dtype.
+
+    The shape has at least 16 entries (two independent draws then agree with
+    probability below ``(2^-6)^16`` even in bfloat16) at the spec's lowest
+    rank; float32 or float64 first when the spec has them.  Root seeds start
+    at 1 (the pair ``(s, -s)`` needs ``s != 0``).
+    """
+    from hypothesis import strategies as st
+
+    rank = min(spec.ranks)
+    side = max(spec.min_size, math.ceil(16 ** (1.0 / rank)))
+    dtypes = sorted(spec.dtypes, key=lambda d: (d not in ("float32", "float64"), d))
+    return st.fixed_dictionaries({"seed": st.integers(1, MAX_SEED), "shape": st.just([side] * rank),
+                                  "dtype": st.sampled_from(dtypes)})
 
 
 def seeds() -> Any:

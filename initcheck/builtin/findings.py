@@ -30,7 +30,7 @@ from ..spec import ExpectedFailure
 __all__ = [
     "ORTHOGONAL_BFLOAT16", "CONSTANT_FLOAT64", "FAN_TRANSPOSE", "FAN_DEPTHWISE", "FAN_GATES", "FAN_EINSUM",
     "SHAPE_FAN_FINDINGS", "SHAPE_FANS", "BF16_UNIFORM_128_VALUES", "MHA_SEEDED_CLONE", "SEED_ZERO_IGNORED",
-    "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
+    "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "SEEDS_FOLDED", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
     "CLIP_CONFLICT_ACCEPTED", "LR_CALLABLE_GETS_ITERATIONS", "ACCUMULATION_EVERY_CALL", "MIRRORED_NOT_SUMMED",
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
@@ -190,6 +190,29 @@ SEED_ZERO_TOUCHES_RANDOM = ExpectedFailure(
 SEED_ZERO = {"check_seed_contract": SEED_ZERO_IGNORED, "check_config_round_trip": SEED_ZERO_IGNORED,
              "check_global_rng_untouched": SEED_ZERO_TOUCHES_RANDOM}
 
+#: check_seed_collisions: Keras 3's TensorFlow backend reduces every integer seed before drawing -- 3.0-3.4
+#: convert it to uint32 (``convert_to_tensor([seed, 0], dtype="uint32")``), 3.5+ take it modulo
+#: ``tf.int32.max - 1`` (``_cast_seed``) -- so two seeds congruent modulo 2^32, resp. 2^31 - 2, draw the same
+#: weights.  Keras 2 (tf.keras 2.12, tf_keras 2.21) keeps the seeds apart.
+SEEDS_FOLDED = ExpectedFailure(
+    reason="Keras 3 (TensorFlow backend) reduces integer seeds modulo a fixed number before drawing (2^32 in "
+           "3.0-3.4, 2^31 - 2 from 3.5), so distinct seeds draw identical weights -- from 3.5 even two seeds "
+           "inside 0..2^31 - 1 (0 and 2^31 - 2, 1 and 2^31 - 1) -- and negative seeds are accepted silently",
+    versions="keras>=3",
+    evidence="keras 3.15.1 on TF 2.21: every random initializer draws the same weights for seeds 0 and 2**31 - 2, "
+             "1 and 2**31 - 1, -1 and 2**31 - 3, 7 and 2**63 - 1 (check_seed_collisions on GlorotUniform, root seed "
+             "1: 157 colliding pairs among the 434 designed seeds, every difference a multiple of 2147483646; "
+             "numpy.int64(5) raises ValueError); keras 3.0.5 on TF 2.16.2 (the reproduction): 5 and 5 + 2**32, "
+             "-1 and 2**32 - 1 draw the same weights; tf.keras 2.12 (TF 2.12.1): no collision among the 434 "
+             "designed seeds (check_seed_collisions passes for every built-in), NumPy integer seeds draw like "
+             "Python ints; tf_keras 2.21: the reproduction finds no collision; on 3.15.1 and 2.12 the 43 designed "
+             "seeds outside [-2**63, 2**63) raise ValueError; sources: keras 3.4.1 backend/tensorflow/random.py "
+             "`tf.cast(draw_seed(seed), 'int32')` of a uint32 seed, 3.5.0 `tf.math.floormod(seed, tf.int32.max - 1)`",
+    # Collisions and nothing else (each other problem of the check is appended after "; "), at either modulus.
+    match=r"^\d+ pair\(s\) of distinct seeds draw identical values, .*every colliding pair differs by a "
+          r"multiple of (2147483646|4294967296)$",
+)
+
 IDENTITY_NOT_DESERIALIZABLE = ExpectedFailure(
     reason="Keras 3.0-3.2.0 leave Identity out of the initializers' deserialization table (ALL_OBJECTS), so a "
            "saved model whose layer uses it cannot be loaded",
@@ -233,6 +256,7 @@ def initializer_findings(mode: Optional[str], distribution: str) -> dict:
                 found[f"check_layer_variance_{kind}"] = finding  # the layer check's name (checks.layers)
     found["check_layer_independence_multi_head_attention"] = MHA_SEEDED_CLONE
     found.update(SEED_ZERO)
+    found["check_seed_collisions"] = SEEDS_FOLDED
     if distribution == "uniform":
         found["check_low_precision"] = BF16_UNIFORM_128_VALUES
         found["check_support"] = FLOAT64_UNIFORM_LIMIT_FLOAT32
@@ -590,6 +614,21 @@ CATALOGUE: tuple[Finding, ...] = (
                   "make_default_seed: `return python_random.randint(1, int(1e9))`, called in __init__.",
         upstream="https://github.com/keras-team/keras/issues/19361 (the same fix, PR #19364)",
         fixed_in="keras 3.2.0",
+    ),
+    Finding(
+        id="seeds-folded", declaration=SEEDS_FOLDED,
+        summary="Keras 3 folds integer seeds (modulo 2^32 in 3.0-3.4, modulo 2^31 - 2 from 3.5): "
+                "GlorotUniform(seed=1) and GlorotUniform(seed=2**31 - 1) draw the same weights",
+        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
+                 "Orthogonal", "every keras.random op given an integer seed (TensorFlow backend)"),
+        mechanism="keras/src/random/seed_generator.py draw_seed turns an int seed into the tensor [seed, 0]; "
+                  "keras 3.0-3.4 build it as uint32 (wrapping modulo 2^32; keras/src/backend/tensorflow/random.py "
+                  "tf_draw_seed then casts to int32), keras 3.5.0+ as int64 (random_seed_dtype) and "
+                  "keras/src/backend/tensorflow/random.py _cast_seed reduces it with `tf.math.floormod(seed, "
+                  "tf.int32.max - 1)` before tf.random.stateless_*. The docs say only 'seed: A Python integer'. "
+                  "tf_keras and tf.keras 2.12 pass the seed to TensorFlow as an int64 without reduction.",
+        upstream="not reported; the floormod came with https://github.com/keras-team/keras/pull/19978 (an XLA "
+                 "int32-seed fix, keras 3.5.0)",
     ),
     Finding(
         id="identity-not-deserializable", declaration=IDENTITY_NOT_DESERIALIZABLE,

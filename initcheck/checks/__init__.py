@@ -8,8 +8,10 @@ how Hypothesis draws its cases, and how many examples the default gate runs;
 the registered function stamps its own name on its evidence, so a body never
 types it.
 
-Families (one module each): ``structural`` (the contract of every
-initializer), ``distribution`` (marginal laws, pooled draws: ``_sampling``),
+Families (one module each, or a few): ``structural`` (the contract of every
+initializer; designed seed collisions in ``seeds``), ``distribution``
+(marginal laws, pooled draws: ``_sampling``; dependence between entries:
+``dependence``),
 ``layers`` (the kernels real Keras layers build), ``structured``
 (orthogonal/Haar, spectra), ``propagation`` (signal through depth),
 ``optimizer`` (update rules in every mode) and ``convergence`` (toy tasks).
@@ -43,7 +45,9 @@ FAMILIES: tuple[str, ...] = ("structural", "distribution", "structured", "propag
 #: Modules that define checks, imported on first use of :func:`all_checks`.
 CHECK_MODULES: tuple[str, ...] = (
     "initcheck.checks.structural",
+    "initcheck.checks.seeds",
     "initcheck.checks.distribution",
+    "initcheck.checks.dependence",
     "initcheck.checks.layers",
     "initcheck.checks.structured",
     "initcheck.checks.propagation",

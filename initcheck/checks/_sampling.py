@@ -2,20 +2,24 @@
 
 Every distribution check of a case (spec, kernel shape, dtype, seed) asks the
 same :class:`Pool` for as many values as its plan needs; the pool calls the
-initializer on derived seeds (:func:`initcheck.strategies.derive_seed`) until
-it holds enough whole kernels, and the cache keeps the last pools so the next
-check of the same case reuses the draws instead of calling Keras again.
+initializer on distinct derived seeds (:func:`initcheck.strategies.pool_seeds`)
+until it holds enough whole kernels, and the cache keeps every pool of the
+spec being checked, so each check of the family reuses the draws instead of
+calling Keras again (the family's checks share their cases: one strategy,
+derandomized alike).  Statistics that several checks read (the sorted
+multiplicities of the values) are computed once per pool (:meth:`Pool.memo`).
 """
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..strategies import derive_seed
+from .. import stats
+from ..strategies import pool_seeds
 from .evidence import fail
 
 __all__ = ["Pool", "pooled", "draw_kernel", "finite_values", "clear_cache", "case_shape"]
@@ -45,12 +49,20 @@ class Pool:
         self.spec, self.shape, self.dtype, self.seed = spec, tuple(int(s) for s in shape), dtype, int(seed)
         self.size = max(1, math.prod(self.shape))
         self.draws: list[np.ndarray] = []
+        self._seeds = pool_seeds(self.seed)
+        self._memo: dict[Any, Any] = {}
 
     def ensure(self, n: int) -> None:
         need = math.ceil(n / self.size)
         while len(self.draws) < need:
-            i = len(self.draws)
-            self.draws.append(draw_kernel(self.spec, self.shape, self.dtype, derive_seed(self.seed, i)))
+            self.draws.append(draw_kernel(self.spec, self.shape, self.dtype, next(self._seeds)))
+
+    def memo(self, key: Any, n: int, compute: Callable[[list[np.ndarray]], Any]) -> Any:
+        """``compute(self.native(n))``, computed once per (``key``, number of draws) and kept with the pool."""
+        k = (key, math.ceil(n / self.size))
+        if k not in self._memo:
+            self._memo[k] = compute(self.native(n))
+        return self._memo[k]
 
     def stack(self, n: int) -> np.ndarray:
         """At least ``n`` values as a float64 array ``(draws, *shape)`` (whole draws only)."""
@@ -70,20 +82,29 @@ class Pool:
         self.ensure(n)
         return self.draws[:math.ceil(n / self.size)]
 
+    def ties(self, n: int) -> stats.Ties:
+        """The multiplicities of the values of the draws holding ``n`` values (one sort, shared by every check)."""
+        return self.memo("ties", n, stats.tie_counts)
+
     def seeds_used(self, n: int) -> dict[str, Any]:
         k = math.ceil(n / self.size)
-        return {"case_seed": self.seed, "draws": k, "seed_derivation": "derive_seed(case_seed, i), i < draws"}
+        return {"case_seed": self.seed, "draws": k,
+                "seed_derivation": "the first draws of initcheck.strategies.pool_seeds(case_seed): derive_seed(case_seed, i), "
+                                   "distinct and <= 2^31 - 3"}
 
 
 _CACHE: "OrderedDict[tuple, Pool]" = OrderedDict()
-_CACHE_SIZE = 2
+#: Pools kept at most (all of one spec's cases: its dtypes x the family's examples, low precision included).
+_CACHE_SIZE = 8
 
 
 def pooled(spec: Any, shape: tuple[int, ...], dtype: str, seed: int) -> Pool:
-    """The (cached) pool of a case."""
+    """The (cached) pool of a case; asking for another spec's pool drops the previous spec's pools."""
     key = (id(spec), spec.name, tuple(int(s) for s in shape), dtype, int(seed))
     pool = _CACHE.get(key)
     if pool is None or pool.spec is not spec:
+        for old in [k for k, p in _CACHE.items() if p.spec is not spec]:
+            del _CACHE[old]
         pool = Pool(spec, shape, dtype, seed)
         _CACHE[key] = pool
         while len(_CACHE) > _CACHE_SIZE:

@@ -13,18 +13,29 @@ What each check sees (use each test for what it sees):
   values in a million are invisible to KS but not to this count.
 * ``check_independence`` -- lag-1 correlation along every kernel axis: a
   kernel of the right marginal law whose rows are correlated.
+* ``check_atoms`` -- no value repeats more often than a generator of the law
+  in this dtype allows (exact): atoms anywhere -- a clamp where truncation was
+  meant, saturation, a constant fallback -- too light for KS and away from
+  the edges the tail count sees.
+* ``check_resolution`` -- no more tied pairs and no fewer distinct values than
+  the dtype's full mantissa gives (exact): values drawn or computed in
+  bfloat16/float16 and cast up, uniforms built from too few random bits.
 * ``check_low_precision`` -- float16/bfloat16 against the law *as the dtype
   can represent it* (the rounded law), with the support exact at the dtype.
 
+Dependence between entries is :mod:`.dependence`'s business.
+
 The kernels real Keras layers build are checked in :mod:`.layers`.
 
-Every marginal check runs the same way (:func:`_marginal`): the law at the
-case's shape, the run's budget, the planned sample size
-(:func:`initcheck.stats.default_plan`), the pooled values of the case
-(:mod:`._sampling`), one or more statistics, then pass or fail with the
-evidence -- ``n``, threshold, ``alpha``, ``beta`` and the smallest
-discrepancy guaranteed detectable at that ``n``.  No TensorFlow import at
-module level.
+Every marginal check runs the same way (:func:`_marginal`, which the
+dependence checks use too): the law at the case's shape, the run's budget,
+the planned sample size (:func:`initcheck.stats.default_plan`), the pooled
+values of the case (:mod:`._sampling`), one or more statistics, then pass or
+fail with the evidence -- ``n``, threshold, ``alpha``, ``beta`` and the
+smallest discrepancy guaranteed detectable at that ``n``.  The family's
+checks share one case strategy (:func:`_case_strategy`) and one number of
+examples, so the derandomized gate draws the same cases for all of them and
+every statistic reads the same pools.  No TensorFlow import at module level.
 """
 
 from __future__ import annotations
@@ -36,8 +47,8 @@ import numpy as np
 
 from .. import stats
 from ..dtypes import (HIGH_PRECISION, LOW_PRECISION, MANTISSA_BITS, UNIFORM_GRID_BITS, UNIT_ROUNDOFF,
-                      affine_grid_fit, neighbours, parameter_rounding_band_ks, round_to, rounded_bounds,
-                      rounded_law_grid)
+                      affine_grid_fit, atom_cap, narrow_share, neighbours, parameter_rounding_band_ks, round_to,
+                      rounded_bounds, rounded_law_grid)
 from ..laws import Fans, Law, Uniform
 from ..strategies import big_kernel_cases
 from . import register_check
@@ -48,8 +59,11 @@ from .figure_data import histogram_summary
 __all__ = [
     "law_at", "extreme_region", "iid_high", "float64_limits_result",
     "check_law_fit", "check_variance", "check_mean", "check_support", "check_tails", "check_independence",
-    "check_low_precision",
+    "check_atoms", "check_resolution", "check_low_precision", "EXAMPLES",
 ]
+
+#: Examples of every check of the family in the ``ci`` profile (one number, so that they share their cases).
+EXAMPLES = 2
 
 
 # --------------------------------------------------------------------------- applicability and cases
@@ -68,6 +82,7 @@ def iid_high(spec: Any) -> bool:
 
 
 def _case_strategy(spec: Any) -> Any:
+    """The family's cases (one strategy for every check: derandomized alike, they share their pools)."""
     return big_kernel_cases(spec, _high(spec))
 
 
@@ -159,9 +174,24 @@ def _lag1(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[
     return results, {"axes": axes}
 
 
+def _atoms_n(plan: stats.Plan) -> int:
+    return plan.requirements["atoms"]
+
+
+def _atoms(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
+    return [stats.multiplicity_test(pool.ties(n), atom_cap(law, case["dtype"]), b.alpha, b.beta)], {}
+
+
+def _resolution(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
+    ties, cap = pool.ties(n), atom_cap(law, case["dtype"])
+    k, _ = stats.multiplicity_threshold(ties.n, lambda j: cap.log_moment(j, ties.n), b.alpha)
+    results = stats.resolution_tests(ties, cap, b.alpha, b.beta, truncate=k - 1)
+    return results, {"alpha_split": 2, "representable_in_narrower_dtypes": narrow_share(pool.native(1)[0], case["dtype"])}
+
+
 # --------------------------------------------------------------------------- marginal-law checks
 
-def _register(*, examples: int = 2) -> Callable[[Callable], Callable]:
+def _register(*, examples: int = EXAMPLES) -> Callable[[Callable], Callable]:
     return register_check(kind="initializer", family="distribution", applies=iid_high, strategy=_case_strategy,
                           examples=examples, statistical=True)
 
@@ -217,6 +247,36 @@ def check_independence(spec: Any, case: dict) -> Evidence:
     if not any(s >= 2 for s in case_shape(case)):
         return ok("no axis of size >= 2: nothing to correlate", case, law=str(law_at(spec, case_shape(case))))
     return _marginal(spec, case, lambda plan: plan.n_moments, _lag1, "independence")
+
+
+@_register()
+def check_atoms(spec: Any, case: dict) -> Evidence:
+    """No value repeats more often than the law in this dtype allows (exact bound on the largest multiplicity).
+
+    The null: no value is more probable than the larger of its dtype cell
+    under the law and one step ``2^-p`` of a generator filling the ``p``
+    mantissa bits (:class:`initcheck.dtypes.AtomCap`).  The largest
+    multiplicity ``M`` among the planned values (``stats.ATOM_MASS``: an
+    atom of 2e-5 is sure to be caught, ~1.9 M values) exceeds ``K - 1`` with
+    probability ``<= n E[(n qbar)^(K-1)] / K! <= alpha``; an atom of mass ``a``
+    is caught w.p. ``>= 1 - beta`` once ``P(Bin(n, a) >= K) >= 1 - beta``
+    (the evidence states that ``a`` at the ``n`` used).
+    """
+    return _marginal(spec, case, _atoms_n, _atoms, "atoms")
+
+
+@_register()
+def check_resolution(spec: Any, case: dict) -> Evidence:
+    """The values carry the dtype's resolution: not too many tied pairs, not too few distinct values (exact).
+
+    Two bounds under the null of :func:`check_atoms` (``alpha / 2`` each): the
+    tied pairs with multiplicities truncated below the atom threshold, and the
+    number of distinct values (:func:`initcheck.stats.resolution_tests`).  A
+    fixed-point generator with one random bit fewer than float32's 23 (13
+    fewer than float64's 52) is caught w.p. ``>= 1 - beta``; values computed
+    in bfloat16 or float16 and cast up, far more so.
+    """
+    return _marginal(spec, case, _atoms_n, _resolution, "resolution")
 
 
 # --------------------------------------------------------------------------- exact counts in the draws' dtype

@@ -7,6 +7,27 @@ import pytest
 from . import builtins
 
 
+def caught(check, spec, case, match=None):  # noqa: ANN001, ANN201
+    """``check`` fails on ``spec`` for ``case`` and the failure is its own; returns the evidence."""
+    from initcheck.checks.evidence import CheckFailure
+
+    with pytest.raises(CheckFailure, match=match) as info:
+        check(spec, case)
+    ev = info.value.evidence
+    assert ev.check == check.__name__ and not ev.passed
+    return ev
+
+
+def passes(check, spec, case):  # noqa: ANN001, ANN201
+    """``check`` passes ``spec`` for ``case`` on fresh draws (the pool cache cleared); returns the evidence."""
+    from initcheck.checks import _sampling
+
+    _sampling.clear_cache()
+    ev = check(spec, case)
+    assert ev.passed and ev.check == check.__name__
+    return ev
+
+
 def assert_keeps_signal(name: str) -> None:
     """Check passes: He + ReLU (r ~ 1 both ways), Glorot + linear/tanh (tanh on the critical power
     law), LeCun + linear/SELU (SELU forward r ~ 1; backward at the theory's 1.07), Orthogonal + linear."""

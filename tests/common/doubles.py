@@ -3,7 +3,9 @@
 * NumPy initializers -- :func:`np_spec` wraps a sampler ``(rng, shape, law,
   fans) -> array`` in a spec promising ``law``; :func:`exact` is the correct
   sampler, the others are wrong in one named way (scale, shift, shape of the
-  law, truncation, fans, outliers, correlation, Haar sign);
+  law, truncation, fans, outliers, correlation, Haar sign; the blind spots of
+  issue #14: atoms, lost resolution, hidden dependence, colliding seeds --
+  :data:`SEED_MAPS` for the last, through ``np_spec(seed_map=...)``);
 * wrong Keras initializers -- each a ``factory(seed)`` around GlorotUniform
   with one planted bug (ignores its seed, tiles one row, loses its config...),
   and :func:`make_spec` to declare one as GlorotUniform's law;
@@ -54,12 +56,17 @@ def cast(x: np.ndarray, dtype: Optional[str]) -> np.ndarray:
 
 def np_spec(name: str, law: Any, sampler: Sampler, *, structured_law: bool = False,
             dtypes: tuple[str, ...] = ("float32", "float64"),
-            ranks: tuple[int, ...] = (1, 2, 3, 4, 5)) -> InitializerSpec:
-    """A spec promising ``law`` whose initializer draws with ``sampler`` (plain ``init(shape, dtype=None)``)."""
+            ranks: tuple[int, ...] = (1, 2, 3, 4, 5),
+            seed_map: Optional[Callable[[int], int]] = None, **fields: Any) -> InitializerSpec:
+    """A spec promising ``law`` whose initializer draws with ``sampler`` (plain ``init(shape, dtype=None)``).
+
+    The generator is ``numpy.random.default_rng(seed)`` (a negative seed raises
+    ``ValueError``), or ``default_rng(seed_map(seed))``; ``fields`` go to the spec.
+    """
     def factory(seed: Any) -> Callable:
         def init(shape: Any, dtype: Any = None) -> np.ndarray:
             shape = tuple(int(s) for s in shape)
-            rng = np.random.default_rng(seed)
+            rng = np.random.default_rng(seed if seed is None or seed_map is None else seed_map(seed))
             spec_law = law if isinstance(law, Law) else law(shape, shape_fans(shape))
             # Keras 3 passes a dtype name, tf.keras 2 a tf.DType (whose str is "<dtype: 'float32'>").
             name = str(getattr(dtype, "name", dtype)) if dtype else None
@@ -69,7 +76,7 @@ def np_spec(name: str, law: Any, sampler: Sampler, *, structured_law: bool = Fal
 
     tags = frozenset({"structured", "seeded"}) if structured_law else frozenset({"iid", "seeded"})
     return InitializerSpec(name=name, factory=factory, law=law, tags=tags, dtypes=dtypes, ranks=ranks,
-                           namespace="doubles")
+                           namespace="doubles", **fields)
 
 
 def _truncated(rng: np.random.Generator, shape: tuple, std: float, cut: float, loc: float = 0.0) -> np.ndarray:
@@ -203,6 +210,138 @@ def rows_correlated(rho: float) -> Sampler:
         return s * (math.sqrt(rho) * common + math.sqrt(1 - rho) * own)
 
     return sampler
+
+
+# --------------------------------------------------------------------------- blind spots (issue #14)
+# Each claims the law it is given and has one realistic bug; ``exact`` is the correct twin of every one.
+
+def clipped(cut: float) -> Sampler:
+    """A normal clipped (``np.clip``, like ``tf.clip_by_value``) at ``+-cut`` of the law's std parameter:
+    atoms at the cuts (an outlier guard on a normal; a clip where a truncated normal was meant)."""
+    def sampler(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+        std = law.std if isinstance(law, (Normal, TruncatedNormal)) else math.sqrt(law.variance())
+        return law.mean() + np.clip(std * rng.standard_normal(shape), -cut * std, cut * std)
+
+    return sampler
+
+
+def constant_fallback(rate: float, value: float = 0.0) -> Sampler:
+    """A fraction ``rate`` of the entries replaced by ``value`` (a masked or failed draw's fallback): one atom."""
+    def sampler(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+        x = exact(rng, shape, law, fans)
+        x[rng.random(shape) < rate] = value
+        return x
+
+    return sampler
+
+
+def saturated(widen: float) -> Sampler:
+    """A uniform drawn on a range ``widen`` wider on each side and clipped back: atoms at both edges."""
+    def sampler(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+        lo, hi = law.support()
+        pad = widen * (hi - lo) / 2.0
+        return np.clip(rng.uniform(lo - pad, hi + pad, size=shape), lo, hi)
+
+    return sampler
+
+
+def computed_in(dtype: str) -> Sampler:
+    """The law's values rounded to a narrower ``dtype`` (drawn or computed there) and cast back up."""
+    def sampler(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+        return cast(exact(rng, shape, law, fans), dtype).astype(np.float64)
+
+    return sampler
+
+
+def uniform_bits(bits: int) -> Sampler:
+    """A uniform built from a ``bits``-bit random integer (cell midpoints): ``2^bits`` values."""
+    def sampler(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+        lo, hi = law.support()
+        k = rng.integers(0, 2 ** bits, size=shape)
+        return lo + (hi - lo) * (k + 0.5) / 2.0 ** bits
+
+    return sampler
+
+
+def _flat_normal(rng: np.random.Generator, size: int) -> np.ndarray:
+    return rng.standard_normal(size)
+
+
+def _as_law(z: np.ndarray, law: Law, shape: tuple) -> np.ndarray:
+    return (law.mean() + math.sqrt(law.variance()) * z).reshape(shape)
+
+
+def antithetic_half(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+    """'Variance reduction': the second half of the flattened kernel is minus the first."""
+    size = math.prod(shape)
+    z, h = _flat_normal(rng, size), size // 2
+    z[size - h:] = -z[:h]
+    return _as_law(z, law, shape)
+
+
+def tiled_quarter(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+    """A block of a quarter of the kernel drawn once and tiled (``np.tile``) to fill it."""
+    size = math.prod(shape)
+    return _as_law(np.tile(_flat_normal(rng, -(-size // 4)), 4)[:size], law, shape)
+
+
+def stride_correlated(stride: int, c: float) -> Sampler:
+    """A smoothing leak: each entry mixes in the one ``stride`` places earlier (correlation ``c / (1 + c^2)``)."""
+    def sampler(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+        size = math.prod(shape)
+        z = _flat_normal(rng, size + stride)
+        return _as_law((z[stride:] + c * z[:-stride]) / math.sqrt(1 + c * c), law, shape)
+
+    return sampler
+
+
+def magnitudes_shared(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+    """Fresh signs, but the second half reuses the first half's magnitudes: ``x`` uncorrelated, ``|x|`` copied."""
+    size = math.prod(shape)
+    z, signs, h = _flat_normal(rng, size), rng.choice([-1.0, 1.0], size), size // 2
+    z[size - h:] = np.abs(z[:h]) * signs[size - h:]
+    return _as_law(z, law, shape)
+
+
+def magnitudes_correlated(rho: float) -> Sampler:
+    """The partner half a kernel away has magnitude ``|rho z + sqrt(1 - rho^2) w|`` and a fresh sign."""
+    def sampler(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+        size = math.prod(shape)
+        z, w, h = _flat_normal(rng, size), _flat_normal(rng, size), size // 2
+        signs = rng.choice([-1.0, 1.0], size)
+        z[size - h:] = signs[size - h:] * np.abs(rho * z[:h] + math.sqrt(1 - rho * rho) * w[:h])
+        return _as_law(z, law, shape)
+
+    return sampler
+
+
+def shared_scale(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+    """One random scale per kernel (``s^2 = 1 + 0.5 tanh(u)``): every pair of entries dependent through ``|x|``."""
+    s2 = 1.0 + 0.5 * math.tanh(rng.standard_normal())
+    return _as_law(math.sqrt(s2) * _flat_normal(rng, math.prod(shape)), law, shape)
+
+
+def equicorrelated(rho: float) -> Sampler:
+    """One shared normal component per kernel: every pair of entries correlated ``rho``, the marginal exact."""
+    def sampler(rng: np.random.Generator, shape: tuple, law: Law, fans: Fans) -> np.ndarray:
+        z = math.sqrt(rho) * rng.standard_normal() + math.sqrt(1 - rho) * _flat_normal(rng, math.prod(shape))
+        return _as_law(z, law, shape)
+
+    return sampler
+
+
+#: Seed-mangling bugs (``np_spec(seed_map=...)``), each with the fold it makes.
+SEED_MAPS: dict[str, Callable[[int], int]] = {
+    "seed % 1000": lambda s: s % 1000,
+    "seed & 0xFFFF (16 bits)": lambda s: s & 0xFFFF,
+    "seed & 0xFFFFFFFF (32 bits)": lambda s: s & 0xFFFFFFFF,
+    "abs(seed)": abs,
+}
+
+
+def zigzag(seed: int) -> int:
+    """The correct twin of ``abs``: every integer a valid seed, the sign kept (injective onto ``N``)."""
+    return 2 * seed if seed >= 0 else -2 * seed - 1
 
 
 # =========================================================================== wrong Keras initializers

@@ -26,15 +26,16 @@ import pytest
 from scipy import stats as st
 
 from initcheck import stats
-from initcheck.checks import _sampling
+from initcheck.checks import _sampling, dependence, seeds
 from initcheck.checks import distribution as dist
 from initcheck.checks import structured
 from initcheck.checks.evidence import CheckFailure
 from initcheck.laws import Normal, TruncatedNormal, Uniform, truncated_normal_std_ratio
 
-from .doubles import (Sampler, corrupted, exact, fans_swapped, haar_sampler, no_truncation_correction, normal_fan_law,
-                      np_spec, orthogonal_law, receptive_field_ignored, rows_correlated, scaled, shifted,
-                      truncated_at, truncated_fan_law, uniform_same_variance)
+from .doubles import (SEED_MAPS, Sampler, clipped, corrupted, equicorrelated, exact, fans_swapped, haar_sampler,
+                      no_truncation_correction, normal_fan_law, np_spec, orthogonal_law, receptive_field_ignored,
+                      rows_correlated, scaled, shifted, stride_correlated, truncated_at, truncated_fan_law,
+                      uniform_bits, uniform_same_variance)
 
 #: Case seeds per row in the default gate; ``-m slow`` measures the detection rate over more.
 SEEDS = (0,)
@@ -57,6 +58,8 @@ class Row:
     discrepancy: float           # the double's discrepancy, in the unit of the check's evidence
     test_index: int = 0          # which sub-test of the evidence states the smallest detectable
     structured_law: bool = False
+    test_name: str = ""          # or: the sub-test of that name
+    seed_map: Any = None         # the double's seed mangling (np_spec(seed_map=...))
 
 
 STD = 0.05
@@ -98,18 +101,42 @@ ROWS = [
         {"shape": BIG, "dtype": "float32"}, 0.05),
 ]
 
+
+
+def gaussian_corner_excess(rho: float, bins: int = dependence.RANK_BINS) -> float:
+    """Mass excess of the lower-left cell of the ``bins x bins`` rank table of a Gaussian copula ``rho``."""
+    z = float(st.norm.ppf(1.0 / bins))
+    return float(st.multivariate_normal(mean=[0, 0], cov=[[1, rho], [rho, 1]]).cdf([z, z])) - 1.0 / bins ** 2
+
+
+# The blind spots of issue #14: one row per class, its discrepancy in the unit of the check's evidence.
+ROWS += [
+    Row("clip at +-3 sigma (atoms of 0.135 % at the cuts)", NORMAL, clipped(3.0), dist.check_atoms,
+        {"shape": BIG, "dtype": "float32"}, float(st.norm.sf(3.0))),
+    Row("uniform from 16 random bits (7 bits lost)", UNIF, uniform_bits(16), dist.check_resolution,
+        {"shape": BIG, "dtype": "float32"}, 23 - 16),
+    Row("correlation 0.05 at flat stride 64", NORMAL, stride_correlated(64, 0.05), dependence.check_pair_dependence,
+        {"shape": BIG, "dtype": "float32"}, 0.05 / (1 + 0.05 ** 2), test_name="pairs_x_flat_stride_64"),
+    Row("all entries of a kernel correlated 0.1 (one shared component)", NORMAL, equicorrelated(0.1),
+        dependence.check_rank_independence, {"shape": [64, 64], "dtype": "float32"}, gaussian_corner_excess(0.1)),
+    Row("seed folded modulo 1000", NORMAL, exact, seeds.check_seed_collisions,
+        {"shape": [4, 4], "dtype": "float32"}, 1.0, seed_map=SEED_MAPS["seed % 1000"]),
+]
+
 IDS = [r.name for r in ROWS]
 
 
 def _smallest(evidence: Any, row: Row) -> tuple[float, int]:
-    t = evidence.data["tests"][row.test_index]
+    tests = evidence.data["tests"]
+    t = next(t for t in tests if t["test"] == row.test_name) if row.test_name else tests[row.test_index]
     return float(t["smallest_detectable"]), int(t["n"])
 
 
 def run_row(row: Row, seeds: tuple[int, ...]) -> dict:
     """Catch the wrong sampler on every seed, pass the right one; the row's record for the table."""
     stats.reset()
-    wrong = np_spec("wrong", row.law, row.wrong, structured_law=row.structured_law, ranks=(2, 3, 4))
+    wrong = np_spec("wrong", row.law, row.wrong, structured_law=row.structured_law, ranks=(2, 3, 4),
+                    seed_map=row.seed_map)
     right = np_spec("right", row.law, haar_sampler(True) if row.structured_law else exact,
                     structured_law=row.structured_law, ranks=(2, 3, 4))
     caught = 0

@@ -33,6 +33,9 @@ _T = "tests/teeth/test_structured.py::"
 _G = "tests/teeth/test_propagation.py::"
 _V = "tests/teeth/test_convergence.py::"
 _O = "tests/teeth/test_optimizer.py::"
+_TI = "tests/teeth/test_ties.py::"
+_DE = "tests/teeth/test_dependence.py::"
+_SE = "tests/teeth/test_seeds.py::"
 
 _GLOROT = "Keras GlorotUniform"
 _EXACT = "the exact NumPy sampler of the same law"
@@ -110,6 +113,56 @@ def _marginal() -> list[Row]:
             _D + "test_low_precision_catches_a_coarse_grid_and_a_scale_error",
             _D + "test_low_precision_passes_the_rounded_law[normal]"),
     ]
+
+
+def _blind_spots() -> list[Row]:
+    """Issue #14: atoms, lost resolution, hidden dependence, colliding seeds (one power-table row per class too)."""
+    atoms = _TI + "test_atoms_are_caught_and_the_exact_sampler_passes[{}-{}]"
+    lost = _TI + "test_lost_resolution_is_caught_and_the_exact_sampler_passes[{}]"
+    fixed = _TI + "test_a_full_mantissa_fixed_point_uniform_passes[float32-23]"
+    paired = _DE + "test_designed_pairings_catch_distant_partners[{}]"
+    shared = _DE + "test_rank_table_catches_dependence_shared_by_all_pairs[{}]"
+    seeds = _SE + "test_mangled_seeds_collide_on_designed_pairs[{}]"
+    rows = [Row("check_atoms", f"{wrong} ({dtype})", _EXACT, atoms.format(wrong, dtype), atoms.format(wrong, dtype))
+            for wrong in ("clip at +-3 sigma", "clip where truncation at 2 sigma was meant", "0.1 % constant fallback",
+                          "0.05 % saturation at each edge") for dtype in ("float32", "float64")]
+    rows.append(Row("check_atoms", "clip at +-3 sigma (power table)", "a 23-bit fixed-point uniform (the null's edge)",
+                    f"{_P}[clip at +-3 sigma (atoms of 0.135 % at the cuts)]", fixed))
+    rows += [Row("check_resolution", wrong, _EXACT, lost.format(wrong), lost.format(wrong))
+             for wrong in ("normal computed in bfloat16", "normal computed in float16", "uniform from 16 random bits",
+                           "float64 normal computed in float32", "float64 uniform from 32 random bits")]
+    rows.append(Row("check_resolution", "uniform from 16 random bits (power table)",
+                    "a 23-bit fixed-point uniform (5x the rounded law's ties)",
+                    f"{_P}[uniform from 16 random bits (7 bits lost)]", fixed))
+    rows += [Row("check_pair_dependence", wrong, _EXACT, paired.format(wrong), paired.format(wrong))
+             for wrong in ("antithetic second half", "quarter block tiled", "correlation 0.05 at stride 64",
+                           "magnitudes copied half a kernel away", "magnitudes correlated 0.3 half a kernel away")]
+    rows += [Row("check_pair_dependence", "float64 antithetic half on a rank-3 kernel (mirror count)", _EXACT,
+                 _DE + "test_exact_mirrors_are_counted_in_float64_on_any_shape",
+                 _DE + "test_non_symmetric_and_bounded_laws_pass"),
+             Row("check_pair_dependence", "correlation 0.05 at flat stride 64 (power table)", _EXACT,
+                 f"{_P}[correlation 0.05 at flat stride 64]", f"{_P}[correlation 0.05 at flat stride 64]")]
+    rows += [Row("check_rank_independence", wrong, _EXACT, shared.format(wrong),
+                 _DE + "test_non_symmetric_and_bounded_laws_pass")
+             for wrong in ("one random scale per kernel", "one shared component per kernel")]
+    rows.append(Row("check_rank_independence", "all entries of a kernel correlated 0.1 (power table)", _EXACT,
+                    f"{_P}[all entries of a kernel correlated 0.1 (one shared component)]",
+                    f"{_P}[all entries of a kernel correlated 0.1 (one shared component)]"))
+    twin = "default_rng(seed); a zig-zag map keeping the sign"
+    rows += [Row("check_seed_collisions", f"seed mangled: {bug}", twin, seeds.format(bug), seeds.format(bug))
+             for bug in ("seed % 1000", "seed & 0xFFFF (16 bits)", "seed & 0xFFFFFFFF (32 bits)", "abs(seed)")]
+    rows += [Row("check_seed_collisions", "seeds outside the declared range truncated silently",
+                 "the same, raising ValueError outside the range", _SE + "test_a_declared_range_is_enforced_both_ways",
+                 _SE + "test_a_declared_range_is_enforced_both_ways"),
+             Row("check_seed_collisions", "numpy.int64 seeds treated as no seed", "numpy seeds rejected with TypeError",
+                 _SE + "test_numpy_integer_seeds_must_draw_like_python_ints_or_raise",
+                 _SE + "test_numpy_integer_seeds_must_draw_like_python_ints_or_raise"),
+             Row("check_seed_collisions", "negative seeds crash with RuntimeError", twin,
+                 _SE + "test_an_unclear_error_for_an_undocumented_seed_fails",
+                 seeds.format("seed % 1000")),
+             Row("check_seed_collisions", "seed folded modulo 1000 (power table)", twin,
+                 f"{_P}[seed folded modulo 1000]", f"{_P}[seed folded modulo 1000]")]
+    return rows
 
 
 #: Every layer kind of initcheck.checks.layers.LAYER_KINDS, written out (a new kind needs a row).
@@ -253,5 +306,5 @@ def _optimizer() -> list[Row]:
     return rows
 
 
-TABLE: tuple[Row, ...] = tuple(_structural() + _marginal() + _layers() + _structured() + _propagation()
-                               + _convergence() + _optimizer())
+TABLE: tuple[Row, ...] = tuple(_structural() + _marginal() + _blind_spots() + _layers() + _structured()
+                               + _propagation() + _convergence() + _optimizer())
