@@ -165,6 +165,66 @@ def _record(outcome: Any) -> dict:
     return record
 
 
+class _InterruptUntilHeard:
+    """Ctrl-C that cannot be lost: once SIGINT arrives, it is raised again every second until the run hears it.
+
+    Python raises ``KeyboardInterrupt`` wherever the main thread happens to
+    be; code that swallows it there (a bare ``except:`` in a plugin or a
+    library import, a ``__del__`` or gc callback, whose exceptions Python
+    ignores) would leave the run going -- with a hanging check, forever.  So
+    the handler keeps a thread re-sending SIGINT to the process until the
+    battery loop's ``except KeyboardInterrupt`` calls :meth:`heard`.  Only
+    in the main thread; elsewhere Python's default handling stays.
+    """
+
+    def __init__(self) -> None:
+        self._pending = self._heard = False
+        self._previous: Any = None
+        self._installed = False
+
+    def install(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        self._installed = True
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self._heard:  # a repeat that crossed heard(): the run is already writing its reports
+            return
+        if not self._pending:
+            import threading
+
+            self._pending = True
+            threading.Thread(target=self._repeat, name="initcheck-ctrl-c", daemon=True).start()
+        raise KeyboardInterrupt
+
+    def _repeat(self) -> None:
+        import os
+        import signal
+
+        while True:
+            time.sleep(1.0)
+            if not self._pending:
+                return
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def heard(self) -> None:
+        """The run caught the interrupt: stop repeating it (and ignore a repeat already on its way)."""
+        self._heard = True
+        self._pending = False
+
+    def uninstall(self) -> None:
+        self._pending = False
+        if self._installed:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+
 def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import battery
     from .battery import BAD, STATUSES, apply_budget, default_profile, default_timeout
@@ -228,7 +288,9 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     progress = _Progress(len(by_spec))
     interrupted = stopped = False
     n_bad = 0
+    ctrl_c = _InterruptUntilHeard()
     try:
+        ctrl_c.install()
         for n, (qual, spec_items) in enumerate(by_spec.items(), 1):
             counts: Counter = Counter()
             t0 = time.perf_counter()
@@ -260,9 +322,11 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 print(f"stopping after {n_bad} failure(s) (--maxfail {args.maxfail})")
                 break
     except KeyboardInterrupt:
+        ctrl_c.heard()
         interrupted = True
         progress.clear(width)
         print("\ninterrupted (Ctrl-C): the reports hold everything that ran", file=sys.stderr)
+    ctrl_c.uninstall()
     for err in registry.errors:
         print(f"FAIL {err.label}: plugin failed to load: {err.error}")
     if families:
