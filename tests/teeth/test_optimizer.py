@@ -191,4 +191,8 @@ def test_multi_part_checks_report_every_part():
     ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "momentum_twice"), "check_clipping", case,
                  match="clipnorm=0.25")
     assert ev.data["parts"][-1]["part"] == "clipnorm=0.25" and not ev.data["parts"][-1]["passed"]
-    assert all(p["passed"] for p in ev.data["parts"][:-1])
+    others = ev.data["parts"][:-1]
+    assert others, "check_clipping tests the option combinations besides the clip itself"
+    # Rejecting a conflicting pair (Keras 3) does not depend on the update rule, so those parts pass; Keras 2's
+    # "allowed combinations apply both clips" part compares with the reference and sees the bug too.
+    assert all(p["passed"] for p in others if p["part"].endswith(" rejected"))
