@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                      help="time limit of one check (default 600, env INITCHECK_TIMEOUT, 0: none); a check past "
                           "it fails and the rest of its spec is blocked")
+    chk.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                     help="worker processes, each running whole specs (default: the usable CPUs, env "
+                          "INITCHECK_JOBS; 1: run in this process)")
     chk.add_argument("--json", default=None, metavar="FILE",
                      help="write every outcome and its evidence here, as the run goes")
     chk.add_argument("--junitxml", default=None, metavar="FILE", help="write a JUnit XML report, as the run goes")
@@ -151,18 +154,6 @@ class _Progress:
         if self.tty:
             print("\r" + " " * (width + 60) + "\r", end="", file=sys.stderr)
         self.last = time.monotonic()
-
-
-def _record(outcome: Any) -> dict:
-    """One outcome as the results document records it (:func:`initcheck.reports.results.outcome_record`)."""
-    from .battery import expected_failure_for
-    from .reports.results import outcome_record
-
-    xf = expected_failure_for(outcome.item) if outcome.status in ("xfailed", "xpassed") else None
-    record = outcome_record(outcome.item.qualname, outcome.item.check, outcome.status, outcome.seconds,
-                            outcome.message, outcome.evidence, xf)
-    record["reproduce"] = outcome.reproduce
-    return record
 
 
 class _InterruptUntilHeard:
@@ -256,6 +247,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error(str(exc))
     if timeout < 0:
         parser.error("--timeout must be >= 0 (0: no limit)")
+    jobs = _requested_jobs(args, parser)
     registry = _load(args)
     try:
         items = battery.plan([(r.qualname, r.spec) for r in registry.specs.values()], profile, args.check)
@@ -268,6 +260,8 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     by_spec: "OrderedDict[str, list]" = OrderedDict()
     for it in items:
         by_spec.setdefault(it.qualname, []).append(it)
+    # never more workers than specs; a replayed case runs here, in this process
+    args.jobs_resolved = 1 if case is not None else max(1, min(jobs, len(by_spec)))
     json_out = junit = None
     header = _header(profile, timeout) if (args.json or args.report) else {}
     if args.json:
@@ -286,46 +280,60 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     start = time.perf_counter()
     width = max((len(q) for q in by_spec), default=10)
     progress = _Progress(len(by_spec))
-    interrupted = stopped = False
+    interrupted = False
     n_bad = 0
+    events = _events(args, by_spec, profile, case, timeout, json_out is not None or records is not None)
+    counts: "dict[str, Counter]" = {}
+    spec_start: dict[str, float] = {}
+    bad_outcomes: "dict[str, list]" = {}
+    n_done = 0
     ctrl_c = _InterruptUntilHeard()
     try:
         ctrl_c.install()
-        for n, (qual, spec_items) in enumerate(by_spec.items(), 1):
-            counts: Counter = Counter()
-            t0 = time.perf_counter()
-            bad_outcomes = []
-            for k, it in enumerate(spec_items, 1):
-                progress.update(n, qual, k, len(spec_items), it.check.name, t0)
-                outcome = battery.run_one(it, profile, case, timeout=timeout)
-                counts[outcome.status] += 1
-                families.setdefault(it.check.family, Counter())[outcome.status] += 1
-                family_seconds[it.check.family] += outcome.seconds
-                if json_out or records is not None:
-                    record = _record(outcome)
-                    if json_out:
-                        json_out.add(record)
-                    if records is not None:
-                        records.append(record)
-                if junit:
-                    junit.add(qual, it.check.name, outcome.status, outcome.seconds, outcome.message)
-                if outcome.status in BAD:
-                    bad_outcomes.append(outcome)
-                    n_bad += 1
-                    if args.maxfail and n_bad >= args.maxfail:
-                        stopped = True
-                        break
-            progress.clear(width)
-            totals.update(counts)
-            _print_spec(qual, width, counts, time.perf_counter() - t0, bad_outcomes, args.verbose, STATUSES, BAD)
-            if stopped:
-                print(f"stopping after {n_bad} failure(s) (--maxfail {args.maxfail})")
-                break
+        for ev in events:
+            qual = ev.qualname
+            if qual not in spec_start:
+                spec_start[qual] = time.perf_counter()
+                counts[qual], bad_outcomes[qual] = Counter(), []
+            if ev.kind == "running":
+                if ev.check:
+                    progress.update(n_done + 1, qual, ev.index, ev.count, ev.check, spec_start[qual])
+                continue
+            if ev.kind == "done":
+                n_done += 1
+                progress.clear(width)
+                _print_spec(qual, width, counts[qual], time.perf_counter() - spec_start[qual], bad_outcomes[qual],
+                            args.verbose, STATUSES, BAD)
+                continue
+            outcome = ev.outcome
+            counts[qual][outcome.status] += 1
+            families.setdefault(outcome.family, Counter())[outcome.status] += 1
+            family_seconds[outcome.family] += outcome.seconds
+            if outcome.record is not None:
+                if json_out:
+                    json_out.add(outcome.record)
+                if records is not None:
+                    records.append(outcome.record)
+            if junit:
+                junit.add(qual, outcome.check, outcome.status, outcome.seconds, outcome.message)
+            if outcome.status in BAD:
+                bad_outcomes[qual].append(outcome)
+                n_bad += 1
+                if args.maxfail and n_bad >= args.maxfail:
+                    progress.clear(width)
+                    _print_spec(qual, width, counts[qual], time.perf_counter() - spec_start[qual],
+                                bad_outcomes[qual], args.verbose, STATUSES, BAD)
+                    print(f"stopping after {n_bad} failure(s) (--maxfail {args.maxfail})")
+                    break
     except KeyboardInterrupt:
         ctrl_c.heard()
         interrupted = True
         progress.clear(width)
         print("\ninterrupted (Ctrl-C): the reports hold everything that ran", file=sys.stderr)
+    finally:
+        events.close()  # stops the worker processes, if any
+    for spec_counts in counts.values():  # every outcome that was reported, finished specs or not
+        totals.update(spec_counts)
     ctrl_c.uninstall()
     for err in registry.errors:
         print(f"FAIL {err.label}: plugin failed to load: {err.error}")
@@ -359,6 +367,34 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return 1 if bad else 0
 
 
+def _requested_jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Worker processes asked for: ``--jobs``, else ``INITCHECK_JOBS``, else the usable CPUs (bad values: usage)."""
+    from .parallel import default_jobs
+
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    try:
+        return args.jobs if args.jobs is not None else default_jobs()
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+def _events(args: argparse.Namespace, by_spec: "OrderedDict[str, list]", profile: str, case: Optional[dict],
+            timeout: float, with_records: bool) -> Any:
+    """The run's events: in this process (one job), or from worker processes."""
+    from .parallel import RunOptions, run_in_process, run_in_workers, worker_threads
+    from .registry import parse_patterns
+
+    kinds = ("initializer", "optimizer") if args.kind == "all" else (args.kind,)
+    options = RunOptions(select=parse_patterns(args.select), exclude=parse_patterns(args.exclude), kinds=kinds,
+                         profile=profile, checks=args.check, case=case, timeout=timeout, false_fail=args.false_fail,
+                         false_pass=args.false_pass, with_records=with_records)
+    if args.jobs_resolved <= 1:
+        return run_in_process(by_spec, options)
+    options.threads = worker_threads(args.jobs_resolved)
+    return run_in_workers(by_spec, options, args.jobs_resolved)
+
+
 def _print_spec(qual: str, width: int, counts: Counter, seconds: float, bad_outcomes: list, verbose: bool,
                 statuses: Sequence[str], bad: Sequence[str]) -> None:
     verdict = "FAIL" if any(counts[s] for s in bad) else "ok"
@@ -367,7 +403,7 @@ def _print_spec(qual: str, width: int, counts: Counter, seconds: float, bad_outc
     for o in bad_outcomes:
         lines = o.message.split("\n")
         text = o.message if verbose else lines[0]
-        print(f"     {o.status.upper()} {o.item.check.name}: {text}")
+        print(f"     {o.status.upper()} {o.check}: {text}")
         if not verbose or "reproduce:" not in o.message:
             print(f"       replay: {o.reproduce}")
 def _header(profile: str, timeout: float) -> dict:

@@ -51,6 +51,7 @@ class Pool:
         self.draws: list[np.ndarray] = []
         self._seeds = pool_seeds(self.seed)
         self._memo: dict[Any, Any] = {}
+        self._float64: Optional[np.ndarray] = None
 
     def ensure(self, n: int) -> None:
         need = math.ceil(n / self.size)
@@ -65,13 +66,20 @@ class Pool:
         return self._memo[k]
 
     def stack(self, n: int) -> np.ndarray:
-        """At least ``n`` values as a float64 array ``(draws, *shape)`` (whole draws only)."""
+        """At least ``n`` values as a float64 array ``(draws, *shape)`` (whole draws only).
+
+        Converted once and shared by every check of the spec (a smaller ``n`` reads the first draws of the
+        largest conversion so far), so it is read-only.
+        """
         self.ensure(n)
         k = math.ceil(n / self.size)
-        out = np.empty((k,) + self.shape, dtype=np.float64)
-        for i, d in enumerate(self.draws[:k]):
-            out[i] = d
-        return out
+        if self._float64 is None or len(self._float64) < k:
+            out = np.empty((k,) + self.shape, dtype=np.float64)
+            for i, d in enumerate(self.draws[:k]):
+                out[i] = d
+            out.flags.writeable = False
+            self._float64 = out
+        return self._float64[:k]
 
     def values(self, n: int) -> np.ndarray:
         """At least ``n`` values, flat, float64."""

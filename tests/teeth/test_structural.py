@@ -5,6 +5,7 @@ one planted bug each, declared with GlorotUniform's own law; the correct one
 is GlorotUniform itself.
 """
 
+import numpy as np
 import pytest
 
 from common.doubles import (RANDOM_TAGS, always_float32, glorot, ignores_seed, ignores_seed_zero, loses_config,
@@ -91,3 +92,19 @@ def test_save_load_catches_unregistered_custom_class():
     spec = InitializerSpec(name="Unregistered", factory=lambda seed: cls(seed), law=Normal(1.0), tags=RANDOM_TAGS)
     caught(spec, "check_keras_save_load")
     assert all(e.passed for e in run(make_spec(glorot, name="Correct"), "check_keras_save_load"))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "bfloat16"])
+def test_distinct_lines_counts_rows_by_value_as_numpy_unique_does(dtype):
+    import ml_dtypes  # noqa: F401 - registers bfloat16 with NumPy
+
+    from initcheck.checks.structural import _distinct_lines
+
+    rng = np.random.default_rng(7)
+    mat = rng.standard_normal((64, 20)).astype(dtype)
+    mat[5] = mat[7]                       # a repeated row
+    mat[9] = 0.0
+    mat[10] = -mat[9]                     # -0.0: equal by value, different bytes
+    for m in (mat, mat.T):
+        assert _distinct_lines(m) == np.unique(m.astype(np.float64), axis=0).shape[0]
+    assert _distinct_lines(mat) == 62

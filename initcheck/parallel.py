@@ -1,0 +1,280 @@
+"""Run the battery's specs in worker processes: ``initcheck check --jobs N``.
+
+Each worker process loads the registry once (the same selection as the
+command) and runs whole specs, so everything that lives per spec in one
+process stays intact: a contract check runs before the checks that depend
+on it, a time-out blocks the rest of its spec, the shared sample pools of a
+spec are drawn once.  The parent hands out one spec at a time (the largest
+first), reads every outcome as it happens and reports it exactly as the
+one-process run does (:class:`Reported`), so the ``--json`` / ``--junitxml``
+reports are written as the run goes whatever the number of workers.
+
+What a worker cannot take down:
+
+* a worker that dies (a plugin calls ``os._exit``, segfaults, runs out of
+  memory) gives one ``error`` outcome for the check it was running, naming the
+  exit code; a new worker takes the remaining specs;
+* Ctrl-C reaches the parent only (workers ignore SIGINT); the parent stops
+  its workers and writes its reports, as the one-process run does;
+* a parent that is killed takes its workers with it: each worker watches the
+  parent and exits when it is gone (a hanging check is never left running).
+
+Workers are started with ``spawn``: TensorFlow is not safe to fork once
+imported, and a worker imports only what its specs need.  Importing this
+module imports neither TensorFlow nor NumPy.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional, Sequence
+
+__all__ = ["Reported", "RunOptions", "Event", "reported", "worker_threads", "run_in_process", "run_in_workers", "default_jobs",
+           "ENV_JOBS"]
+
+#: Environment variable giving the default number of worker processes of ``initcheck check``.
+ENV_JOBS = "INITCHECK_JOBS"
+
+#: Seconds the parent waits on its workers' queue before it looks whether one of them died.
+_POLL = 0.5
+
+
+@dataclass
+class Reported:
+    """One outcome as the command reports it: status, timing, message and (when asked) its results record."""
+
+    qualname: str
+    check: str
+    family: str
+    status: str
+    seconds: float
+    message: str
+    reproduce: str
+    record: Optional[dict] = None
+
+
+@dataclass
+class Event:
+    """What a run tells the command: ``running`` (a check starts), ``outcome`` (one :class:`Reported`),
+    ``done`` (a spec's last check reported)."""
+
+    kind: str
+    qualname: str
+    index: int = 0
+    count: int = 0
+    check: str = ""
+    outcome: Optional[Reported] = None
+
+
+@dataclass
+class RunOptions:
+    """Everything a worker needs to plan and run specs as the command would (picklable)."""
+
+    select: Optional[list] = None
+    exclude: Optional[list] = None
+    kinds: tuple = ("initializer", "optimizer")
+    profile: str = "ci"
+    checks: Optional[list] = None
+    case: Optional[dict] = None
+    timeout: float = 600.0
+    false_fail: Optional[float] = None
+    false_pass: Optional[float] = None
+    with_records: bool = False
+    threads: dict = field(default_factory=dict)
+
+
+def default_jobs() -> int:
+    """Worker processes when ``--jobs`` is not given: ``INITCHECK_JOBS``, else the CPUs this process may use.
+
+    A value that is not a positive integer is a ``ValueError`` naming the variable.
+    """
+    text = os.environ.get(ENV_JOBS, "").strip()
+    if text:
+        try:
+            jobs = int(text)
+        except ValueError:
+            raise ValueError(f"{ENV_JOBS} must be a positive integer, got {text!r}") from None
+        if jobs < 1:
+            raise ValueError(f"{ENV_JOBS} must be a positive integer, got {text!r}")
+        return jobs
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_threads(jobs: int) -> dict[str, str]:
+    """Thread counts for each of ``jobs`` workers, as environment defaults: the usable CPUs shared out.
+
+    TensorFlow sizes its pools to every CPU in each process; two workers on two CPUs would each run two
+    op threads and fight over the cores (measured on the built-ins, 2 CPUs: 209 s wall and 398 CPU s with
+    TensorFlow's defaults, 185 s and 355 CPU s with one thread per worker, identical verdicts).  A value
+    the user set in the environment wins.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    each = str(max(1, cpus // max(1, jobs)))
+    return {"TF_NUM_INTRAOP_THREADS": each, "TF_NUM_INTEROP_THREADS": each, "OMP_NUM_THREADS": each}
+
+
+def reported(outcome: Any, with_record: bool) -> Reported:
+    """A battery :class:`~initcheck.battery.Outcome` as the command reports it."""
+    record = None
+    if with_record:
+        from .battery import expected_failure_for
+        from .reports.results import outcome_record
+
+        xf = expected_failure_for(outcome.item) if outcome.status in ("xfailed", "xpassed") else None
+        record = outcome_record(outcome.item.qualname, outcome.item.check, outcome.status, outcome.seconds,
+                                outcome.message, outcome.evidence, xf)
+        record["reproduce"] = outcome.reproduce
+    return Reported(outcome.item.qualname, outcome.item.check.name, outcome.item.check.family, outcome.status,
+                    outcome.seconds, outcome.message, outcome.reproduce, record)
+
+
+def _spec_events(qualname: str, items: Sequence[Any], options: RunOptions) -> Iterator[Event]:
+    from . import battery
+
+    for k, item in enumerate(items, 1):
+        yield Event("running", qualname, k, len(items), item.check.name)
+        outcome = battery.run_one(item, options.profile, options.case, timeout=options.timeout)
+        yield Event("outcome", qualname, k, len(items), item.check.name, reported(outcome, options.with_records))
+    yield Event("done", qualname, len(items), len(items))
+
+
+def run_in_process(by_spec: "dict[str, list]", options: RunOptions) -> Iterator[Event]:
+    """The specs' items (planned by the caller, in order) run here, one after the other."""
+    for qualname, items in by_spec.items():
+        yield from _spec_events(qualname, items, options)
+
+
+# ---------------------------------------------------------------------------------------------------- workers
+
+def _watch_parent() -> None:
+    """Exit this worker as soon as its parent is gone (killed, crashed): never leave a check running alone."""
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(70)
+
+    threading.Thread(target=watch, name="initcheck-parent-watch", daemon=True).start()
+
+
+def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
+    """A worker's life: load the registry once, then run each spec handed to it until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _watch_parent()  # the environment (INITCHECK_SEED, ...) is the parent's: spawn copies it
+    for name, value in options.threads.items():  # before TensorFlow starts its thread pools
+        os.environ.setdefault(name, value)
+    from . import battery
+
+    battery.reset_run_state()
+    battery.apply_budget(options.false_fail, options.false_pass)
+    registry = battery.load(select=options.select, exclude=options.exclude, kinds=options.kinds)
+    while True:
+        qualname = tasks.get()
+        if qualname is None:
+            return
+        results.put((os.getpid(), Event("running", qualname)))  # taken: a crash from here on is this spec's
+        spec = registry.specs[qualname].spec
+        items = battery.plan([(qualname, spec)], options.profile, options.checks)
+        for event in _spec_events(qualname, items, options):
+            results.put((os.getpid(), event))
+
+
+def _died(running: Event, exitcode: Optional[int], items: Sequence[Any], with_record: bool) -> Reported:
+    """The outcome of a spec whose worker died: an error on the check it was running (else its first check)."""
+    from .battery import reproduce_command
+    from .reports.results import outcome_record
+
+    qualname = running.qualname
+    check = next((it.check for it in items if it.check.name == running.check), items[0].check)
+    replay = f"{reproduce_command(qualname, check.name, None)} --jobs 1"
+    how = f"was killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exited ({exitcode})"
+    where = check.name if running.check else f"{check.name} (or loading its spec)"
+    message = (f"the worker process running {where} on {qualname} {how}; the spec's remaining checks did not run "
+               f"(a crash in the plugin or in the library under test)\n  reproduce: {replay}")
+    record = None
+    if with_record:
+        record = outcome_record(qualname, check, "error", 0.0, message, [])
+        record["reproduce"] = replay
+    return Reported(qualname, check.name, check.family, "error", 0.0, message, replay, record)
+
+
+def run_in_workers(by_spec: "dict[str, list]", options: RunOptions, jobs: int) -> Iterator[Event]:
+    """Run the specs' items (planned by the caller) in ``jobs`` worker processes, yielding events as they happen.
+
+    Workers plan each spec again from its name (specs are not sent between processes); the largest specs
+    go first, so the last one to end is short.  Closing the generator (the command stopped: Ctrl-C,
+    ``--maxfail``) stops every worker.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    tasks, results = ctx.Queue(), ctx.Queue()
+    order = sorted(by_spec, key=lambda q: -len(by_spec[q]))
+    for qualname in order:
+        tasks.put(qualname)
+    workers: dict[int, Any] = {}
+    running: dict[int, Event] = {}  # worker pid -> its last "running" event
+
+    def start() -> None:
+        proc = ctx.Process(target=_worker, args=(tasks, results, options), name="initcheck-worker", daemon=True)
+        proc.start()
+        workers[proc.pid] = proc
+
+    remaining = set(order)
+    try:
+        for _ in range(max(1, min(jobs, len(order)))):
+            start()
+        for _ in workers:
+            tasks.put(None)
+        while remaining:
+            try:
+                pid, event = results.get(timeout=_POLL)
+            except queue.Empty:
+                for pid, proc in list(workers.items()):
+                    if proc.exitcode is None:
+                        continue
+                    del workers[pid]
+                    last = running.pop(pid, None)
+                    if last is not None and last.qualname in remaining:
+                        died = _died(last, proc.exitcode, by_spec[last.qualname], options.with_records)
+                        remaining.discard(last.qualname)
+                        yield Event("outcome", last.qualname, last.index, last.count, last.check, died)
+                        yield Event("done", last.qualname, last.index, last.count)
+                        if remaining:
+                            start()
+                            tasks.put(None)
+                if not workers and remaining:
+                    raise RuntimeError(f"every worker process exited with specs left to run: {sorted(remaining)}")
+                continue
+            if event.kind == "running":
+                running[pid] = event
+            elif event.kind == "done":
+                running.pop(pid, None)
+                remaining.discard(event.qualname)
+            yield event
+    finally:
+        for proc in workers.values():
+            if proc.is_alive():
+                proc.terminate()
+        for proc in workers.values():
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+        for q in (tasks, results):
+            q.cancel_join_thread()
+            q.close()

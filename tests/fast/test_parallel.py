@@ -1,0 +1,168 @@
+"""``initcheck check --jobs N``: specs run in worker processes, reported exactly as one process reports them.
+
+What must hold with workers (all in subprocesses, as a user runs it, with NumPy test doubles so that no
+TensorFlow is imported):
+
+* the same outcomes (spec, check, status) and exit status as ``--jobs 1``, the reports written as the run goes;
+* a worker that dies is one ``error`` outcome naming the check and how it died, and the run goes on;
+* Ctrl-C stops the workers and leaves a valid partial report (exit 130); a killed parent takes its workers
+  with it, so a hanging check is never left running;
+* bad ``--jobs`` / ``INITCHECK_JOBS`` values are usage errors naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from common.plugin_site import CLI_ENV, run_cli, write_site
+
+PLUGINS = {
+    "b-good": ("b_good", "SPEC = QUICK", "b_good:SPEC"),
+    "c-good": ("c_good", "import dataclasses\nSPEC = dataclasses.replace(QUICK, name='Half2')", "c_good:SPEC"),
+    # claims the constant 0.5, returns 0.7: a failure
+    "d-wrong": ("d_wrong", """
+        import dataclasses
+        def wrong(seed):
+            return lambda shape, dtype=None: np.full(tuple(shape), 0.7, dtype=dtype_name(dtype))
+        SPEC = dataclasses.replace(QUICK, name='Wrong', factory=wrong)""", "d_wrong:SPEC"),
+    # the process running it is killed (a segfault or the OOM killer, as the run sees it)
+    "e-dies": ("e_dies", """
+        import dataclasses, os, signal
+        def dies(seed):
+            def init(shape, dtype=None):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return init
+        SPEC = dataclasses.replace(QUICK, name='Dies', factory=dies)""", "e_dies:SPEC"),
+    "z-hangs": ("z_hangs", """
+        import dataclasses
+        def sleepy(seed):
+            def init(shape, dtype=None):
+                time.sleep(600)
+            return init
+        SPEC = dataclasses.replace(QUICK, name='Sleepy', factory=sleepy)""", "z_hangs:SPEC"),
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return write_site(tmp_path_factory.mktemp("parallel"), PLUGINS)
+
+
+def _outcomes(path: Path) -> set:
+    data = json.loads(path.read_text())
+    assert data["complete"] is True
+    return {(o["spec"], o["check"], o["status"]) for o in data["outcomes"]}
+
+
+def test_workers_report_what_one_process_reports(site, tmp_path):
+    runs = {}
+    for jobs in ("1", "2"):
+        report = tmp_path / f"jobs{jobs}.json"
+        result = run_cli(["check", "--select", "b-good,c-good,d-wrong", "--jobs", jobs, "--json", str(report)],
+                         site=site, timeout=600)
+        runs[jobs] = (result, _outcomes(report))
+    (one, seen_one), (two, seen_two) = runs["1"], runs["2"]
+    assert one.returncode == two.returncode == 1, one.stdout + two.stdout
+    assert seen_one == seen_two and len(seen_one) >= 6
+    assert "failed" in {s for spec, _, s in seen_two if spec == "d-wrong>Wrong"}
+    for spec in ("b-good>Half", "c-good>Half2"):
+        assert {s for sp, _, s in seen_two if sp == spec} == {"passed"}
+        assert f"ok   {spec}" in two.stdout
+    assert "FAIL d-wrong>Wrong" in two.stdout
+    summary = [r.stdout.splitlines()[-1].split(" in ")[0] for r in (one, two)]  # "N specs, M checks: ...errors"
+    assert summary[0] == summary[1], summary
+
+
+def test_a_worker_that_dies_is_one_error_and_the_run_goes_on(site, tmp_path):
+    report = tmp_path / "run.json"
+    result = run_cli(["check", "--select", "b-good,e-dies,c-good", "--jobs", "2", "--json", str(report)],
+                     site=site, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    seen = _outcomes(report)
+    dead = [o for o in json.loads(report.read_text())["outcomes"] if o["spec"] == "e-dies>Dies"]
+    assert len(dead) == 1 and dead[0]["status"] == "error"
+    assert "worker process running check_output_contract on e-dies>Dies was killed by signal 9" in dead[0]["message"], dead
+    assert "--jobs 1" in dead[0]["reproduce"]
+    for spec in ("b-good>Half", "c-good>Half2"):  # both ran to the end, one of them after the death
+        assert {s for sp, _, s in seen if sp == spec} == {"passed"}
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        kids.update(int(k) for k in text)
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _start_hanging_run(site, report):
+    env = dict(os.environ, **CLI_ENV, PYTHONPATH=str(site))
+    proc = subprocess.Popen([sys.executable, "-m", "initcheck.cli", "check", "--select", "b-good,c-good,z-hangs",
+                             "--jobs", "2", "--timeout", "0", "--json", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    start = time.monotonic()
+    while time.monotonic() - start < 300:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            data = json.loads(report.read_text())
+            if {o["spec"] for o in data["outcomes"]} >= {"b-good>Half", "c-good>Half2"}:
+                time.sleep(1.0)  # the hang is sleeping in a worker
+                return proc
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise AssertionError("the good specs did not finish")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker processes from /proc (Linux)")
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)])
+def test_stopping_the_run_stops_its_workers(site, tmp_path, sig, code):
+    report = tmp_path / "partial.json"
+    proc = _start_hanging_run(site, report)
+    try:
+        workers = _children(proc.pid)
+        assert workers, "no worker process"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == code, out + err
+        deadline = time.monotonic() + 30
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(w) for w in workers), "a worker outlived its run"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for w in _children(proc.pid) if proc.poll() is None else ():
+            os.kill(w, signal.SIGKILL)
+    data = json.loads(report.read_text())  # valid JSON, as far as the run went
+    assert data["complete"] is False
+    assert {o["spec"] for o in data["outcomes"]} == {"b-good>Half", "c-good>Half2"}
+    if sig == signal.SIGINT:
+        assert data["interrupted"] is True and "interrupted (Ctrl-C)" in err
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["--jobs", "0"], {}, "--jobs must be at least 1"),
+    ([], {"INITCHECK_JOBS": "many"}, "INITCHECK_JOBS must be a positive integer, got 'many'"),
+    ([], {"INITCHECK_JOBS": "0"}, "INITCHECK_JOBS must be a positive integer, got '0'"),
+])
+def test_bad_jobs_is_a_usage_error(args, env, message):
+    result = run_cli(["check", "--select", "nothing-here", *args], env=env, timeout=300)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
