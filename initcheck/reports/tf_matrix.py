@@ -12,7 +12,19 @@ files in one results folder:
   same battery run by the CLI); when present it is the source of the spec
   table and of the versions;
 * optionally ``ENV.wall`` -- the wall time of the whole environment in
-  seconds (written by ``.ci/matrix-edges.sh``).
+  seconds (written by ``.ci/matrix-edges.sh`` and by the CI workflow).
+
+The Keras backend of an environment (``tensorflow``, ``jax``, ``torch``) is
+the ``backend`` of its versions file, else the ``jax`` / ``torch`` factor of
+its name, else ``tensorflow`` (every TensorFlow environment, Keras 2 or 3).
+
+Several folders merge into one table -- the artifact folders of a CI run,
+one per environment (:mod:`.ci_workflow` writes that workflow), or the
+results of several machines.  An environment found in two folders is an
+error naming both: two runs of one environment have no single verdict, so
+the caller picks one folder.  ``--expect`` names the environments that
+should be there; one with no files in any folder (a job that died before
+it wrote anything) is shown red as missing instead of silently absent.
 
 :func:`write_table` reads them all and writes one markdown page: the
 versions and totals per environment, one row per spec with one cell per
@@ -24,6 +36,7 @@ finding by its id in :mod:`initcheck.builtin.findings` (``FAN_TRANSPOSE``),
 a plugin's by the first words of its reason.
 
     initcheck matrix .tox/results -o docs/matrix.md
+    initcheck matrix artifacts/results-* --expect tf212,tf221 -o docs/matrix.md
     python -m initcheck.reports.tf_matrix .tox/results -o docs/matrix.md
 
 This module imports no TensorFlow: it only reads files.
@@ -48,6 +61,9 @@ __all__ = [
     "read_junit",
     "read_battery_json",
     "load_results",
+    "backend_of",
+    "BACKENDS",
+    "DISTRIBUTED_HOWTO",
     "render",
     "write_table",
     "add_parser",
@@ -68,9 +84,10 @@ class EnvResult:
     """What one environment left behind.
 
     Attributes:
-        name: The tox environment name (``tf212``, ``tf216-legacy``...).
-        versions: Installed versions from the battery JSON (``tensorflow``,
-            ``keras``, ``keras_api``), empty when the JSON is missing.
+        name: The tox environment name (``tf212``, ``tf216-legacy``, ``keras315-jax``...).
+        versions: Installed versions from the versions file or the battery JSON
+            (``tensorflow``, ``keras``, ``keras_api``, ``backend`` and the backend's
+            own version), empty when both are missing.
         tests: ``{test module: Counter(status)}`` from the JUnit XML.
         test_seconds: The pytest run's time from the JUnit XML.
         battery: ``{spec: Counter(status)}`` from the battery JSON, else from
@@ -82,6 +99,8 @@ class EnvResult:
         missing: Which of the two files were absent or unreadable.
         findings: ``{spec: [finding, ...]}`` -- the short names (:func:`finding_name`)
             of the expected failures each spec hit, in order, once each.
+        source: The results folder the files were read from (None: expected
+            but found in no folder).
     """
 
     name: str
@@ -94,6 +113,12 @@ class EnvResult:
     wall_seconds: Optional[float] = None
     missing: list = field(default_factory=list)
     findings: "OrderedDict[str, list]" = field(default_factory=OrderedDict)
+    source: Optional[Path] = None
+
+    @property
+    def backend(self) -> str:
+        """The Keras backend the environment ran on (:func:`backend_of`)."""
+        return backend_of(self.name, self.versions)
 
     def totals(self, which: str) -> Counter:
         """Status counts over all tests (``which="tests"``) or battery items (``"battery"``)."""
@@ -265,65 +290,124 @@ def read_battery_json(path: Union[str, Path]) -> tuple[dict, "OrderedDict[str, C
 
 
 _ENV_RE = re.compile(r"^tf(\d)(\d+)(.*)$")
+_BACKEND_ENV_RE = re.compile(r"^keras(\d)(\d+)-(\w+)(.*)$")
+
+#: The Keras 3 backends other than TensorFlow that an environment name can carry as a factor.
+BACKENDS: tuple[str, ...] = ("jax", "torch")
+
+
+def backend_of(name: str, versions: Optional[dict] = None) -> str:
+    """The Keras backend of environment ``name``: its versions file's ``backend``, else its factor.
+
+    A ``jax`` or ``torch`` factor in the name (``keras315-jax``) names the
+    backend; every other environment runs Keras on TensorFlow (Keras 2 has no
+    other backend), so older versions files without the key read right.
+    """
+    if versions and versions.get("backend"):
+        return str(versions["backend"])
+    factors = name.split("-")
+    return next((b for b in BACKENDS if b in factors), "tensorflow")
 
 
 def _env_key(name: str) -> tuple:
-    """Order ``tf212 < tf215 < tf216 < tf216-keras30 < tf216-legacy < tf221``."""
+    """Order ``tf212 < tf216 < tf216-keras30 < tf216-legacy < tf221 < keras30-torch < keras315-torch``.
+
+    TensorFlow environments first by TF version, then the backend
+    environments by backend and Keras version, then anything else by name.
+    """
     m = _ENV_RE.match(name)
-    if not m:
-        return (1, name)
-    return (0, int(m.group(1)), int(m.group(2)), m.group(3))
+    if m:
+        return (0, int(m.group(1)), int(m.group(2)), m.group(3))
+    m = _BACKEND_ENV_RE.match(name)
+    if m:
+        return (1, m.group(3), int(m.group(1)), int(m.group(2)), m.group(4))
+    return (2, name)
 
 
-def load_results(results_dir: Union[str, Path]) -> list[EnvResult]:
-    """Every environment found in ``results_dir`` (by ``*.xml`` / ``*.json`` stem), in version order.
+def _folder_envs(folder: Path) -> list[str]:
+    """The environment names in one results folder, from its ``ENV.xml`` / ``ENV[.versions].json`` / ``ENV.wall``.
 
     Raises:
         FileNotFoundError: the folder does not exist.
         ValueError: it holds no result files.
     """
-    folder = Path(results_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"results folder {folder} does not exist: run the tox environments first "
-                                "(`tox -e tf212,tf221`), they write ENV.xml and ENV.json there")
-    stems = {p.stem for p in folder.glob("*.xml")} | {p.stem for p in folder.glob("*.json")}
-    names = sorted({s[: -len(".versions")] if s.endswith(".versions") else s for s in stems}, key=_env_key)
+                                "(`tox -e tf212,tf221`), they write ENV.xml and ENV.versions.json there; "
+                                "or download a CI run's artifacts (docs/matrix.md)")
+    stems = {p.stem for pattern in ("*.xml", "*.json", "*.wall") for p in folder.glob(pattern)}
+    names = {s[: -len(".versions")] if s.endswith(".versions") else s for s in stems}
     if not names:
-        raise ValueError(f"{folder} holds no ENV.xml / ENV.json result files")
-    out = []
-    for name in names:
-        env = EnvResult(name)
-        xml_path, json_path, wall_path = folder / f"{name}.xml", folder / f"{name}.json", folder / f"{name}.wall"
-        versions_path = folder / f"{name}.versions.json"
-        if versions_path.exists():
-            try:
-                env.versions = {k: str(v) for k, v in json.loads(versions_path.read_text()).items()}
-            except (ValueError, AttributeError) as exc:
-                env.missing.append(f"{versions_path.name}: unreadable ({exc})")
-        if xml_path.exists():
-            try:
-                env.tests, env.test_seconds, notes, battery, battery_seconds, findings = read_junit(xml_path)
-                env.notes.extend(("pytest " + k, w, t) for k, w, t in notes)
-                env.battery, env.battery_seconds = battery, (battery_seconds if battery else None)
-                env.findings = findings
-            except ValueError as exc:
-                env.missing.append(str(exc))
-        elif not json_path.exists():
-            env.missing.append(f"{xml_path.name} missing (pytest did not finish)")
-        if json_path.exists():
-            try:
-                versions, env.battery, env.battery_seconds, notes, env.findings = read_battery_json(json_path)
-                env.versions = versions or env.versions
-                env.notes.extend(notes)
-            except ValueError as exc:
-                env.missing.append(str(exc))
-        if wall_path.exists():
-            try:
-                env.wall_seconds = float(wall_path.read_text().strip().split()[0])
-            except (ValueError, IndexError):
-                pass
-        out.append(env)
-    return out
+        raise ValueError(f"{folder} holds no ENV.xml / ENV.json / ENV.versions.json result files "
+                         "(is it the results folder, .tox/results, or one artifact folder of a CI run?)")
+    return sorted(names)
+
+
+def load_results(*results_dirs: Union[str, Path], expect: Sequence[str] = ()) -> list[EnvResult]:
+    """Every environment found in the ``results_dirs``, merged, in version order.
+
+    Args:
+        *results_dirs: One or more results folders (``.tox/results``, or the
+            artifact folders of a CI run, one per environment).
+        expect: Environment names that should be there; one found in no
+            folder is returned as a red :class:`EnvResult` saying so.
+
+    Raises:
+        FileNotFoundError: a folder does not exist (named).
+        ValueError: no folder given, a folder holds no result files, or one
+            environment is in two folders (both named).
+    """
+    if not results_dirs:
+        raise ValueError("no results folder given: pass one or more (initcheck matrix .tox/results)")
+    where: dict[str, Path] = {}
+    for results_dir in results_dirs:
+        folder = Path(results_dir)
+        for name in _folder_envs(folder):
+            if name in where:
+                raise ValueError(f"environment {name} has results in two folders, {where[name]} and {folder}: "
+                                 "two runs of one environment have no single verdict; pass only one of them")
+            where[name] = folder
+    out = [_load_env(name, where[name]) for name in where]
+    for name in expect:
+        if name not in where:
+            out.append(EnvResult(name, missing=["no results in any folder (the environment did not run, "
+                                                "or its job uploaded nothing)"]))
+    return sorted(out, key=lambda e: _env_key(e.name))
+
+
+def _load_env(name: str, folder: Path) -> EnvResult:
+    """One environment's files in ``folder`` as an :class:`EnvResult` (unreadable files become ``missing``)."""
+    env = EnvResult(name, source=folder)
+    xml_path, json_path, wall_path = folder / f"{name}.xml", folder / f"{name}.json", folder / f"{name}.wall"
+    versions_path = folder / f"{name}.versions.json"
+    if versions_path.exists():
+        try:
+            env.versions = {k: str(v) for k, v in json.loads(versions_path.read_text()).items()}
+        except (ValueError, AttributeError) as exc:
+            env.missing.append(f"{versions_path.name}: unreadable ({exc})")
+    if xml_path.exists():
+        try:
+            env.tests, env.test_seconds, notes, battery, battery_seconds, findings = read_junit(xml_path)
+            env.notes.extend(("pytest " + k, w, t) for k, w, t in notes)
+            env.battery, env.battery_seconds = battery, (battery_seconds if battery else None)
+            env.findings = findings
+        except ValueError as exc:
+            env.missing.append(str(exc))
+    elif not json_path.exists():
+        env.missing.append(f"{xml_path.name} missing (pytest did not finish)")
+    if json_path.exists():
+        try:
+            versions, env.battery, env.battery_seconds, notes, env.findings = read_battery_json(json_path)
+            env.versions = {**env.versions, **versions}
+            env.notes.extend(notes)
+        except ValueError as exc:
+            env.missing.append(str(exc))
+    if wall_path.exists():
+        try:
+            env.wall_seconds = float(wall_path.read_text().strip().split()[0])
+        except (ValueError, IndexError):
+            pass
+    return env
 
 
 def _cell(counts: Optional[Counter]) -> str:
@@ -357,11 +441,57 @@ def _secs(value: Optional[float]) -> str:
     return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
+#: The section every generated page ends with: how the matrix runs beyond one machine.
+DISTRIBUTED_HOWTO = """## Running the matrix on many machines
+
+The whole matrix takes hours on one 2-core machine, so it also runs as a GitHub Actions workflow with
+one job per tox environment, generated from `tox.ini` and committed as `.github/workflows/matrix.yml`:
+
+1. **Generate** (after any change to `tox.ini`'s `env_list` or its `[testenv:NAME]` sections):
+   `initcheck matrix --workflow .github/workflows/matrix.yml`.  Every environment of `env_list`
+   (except `matrix`, this summary) is a job that must pass; an environment only declared by a
+   `[testenv:NAME]` section (the JAX and PyTorch ones today) runs with `continue-on-error`.
+   `tests/fast/test_ci_workflow.py` fails while the committed file differs from the generator's.
+2. **Push** and start it (Actions tab, *tox matrix*, *Run workflow*; it also runs weekly):
+   each job runs `tox -e ENV` on Python 3.11 and uploads `.tox/results/` (`ENV.xml`,
+   `ENV.versions.json`, `ENV.wall`) as the artifact `results-ENV`, even when the environment fails.
+3. **Download**: the workflow's last job already merges them (artifact `matrix`; its environments
+   table on the run's summary page); to merge by hand, `gh run download RUN_ID -p 'results-*' -D
+   artifacts` (one folder per artifact).  The PyTorch jobs need the CPU wheel `torch==2.13.0+cpu`,
+   which PyPI does not serve: set the repository variable `TORCH_CPU_INDEX` to an index that does.
+4. **Merge**: `initcheck matrix artifacts/results-* --expect ENV,ENV,... -o docs/matrix.md`.  Several
+   folders merge into one table; an environment found in two folders is an error naming both (pass
+   one of them); an expected environment found in none is listed red as missing.
+
+On one machine, `tox run-parallel` is the fallback: `tox p -p 2 -e tf212,tf221,matrix` (the table's
+`depends` makes it wait for the environments it reads; each still writes to `.tox/results/`).  `-p` is
+how many environments run at once; on 2 cores 2 is the most that helps, and pytest-xdist's `-n` is
+best left out then.
+
+The backend column is the Keras backend an environment ran on: `tensorflow` for every TensorFlow
+environment (Keras 2 or 3), `jax` or `torch` for the Keras 3 backend environments, which install no
+TensorFlow: `keras310-jax`, `keras315-jax`, `keras30-torch`, `keras315-torch` (the newest Keras, and
+the oldest line that runs on each backend's current release; the evidence is in `tox.ini`).  Their
+status: declared in `tox.ini` and installable, not passing -- the battery still reaches Keras through
+TensorFlow (#17), so they stay out of `env_list` and gate nothing until it is backend-aware.
+"""
+
+
 def render(envs: Sequence[EnvResult], *, title: str = "TensorFlow matrix", when: Optional[str] = None,
-           note: str = "") -> str:
-    """The markdown page for ``envs`` (see the module docstring)."""
+           note: str = "", howto: bool = True) -> str:
+    """The markdown page for ``envs`` (see the module docstring).
+
+    Args:
+        envs: The environments, in the order their columns appear.
+        title: The page's title.
+        when: The generation time shown (default now, UTC).
+        note: A paragraph under the title (the machine, the commit).
+        howto: End with :data:`DISTRIBUTED_HOWTO`, so a regenerated page keeps it.
+    """
     when = when or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"# {title}", "", f"Generated {when} by `initcheck matrix` from {len(envs)} environment(s)."]
+    folders = {e.source for e in envs if e.source is not None}
+    lines = [f"# {title}", "", f"Generated {when} by `initcheck matrix` from {len(envs)} environment(s)"
+             + (f" in {len(folders)} results folders." if len(folders) > 1 else ".")]
     if note:
         lines += ["", note]
     lines += ["", "Cells read: **passed** -- every check passed; **expected failure** -- at least one check failed "
@@ -371,12 +501,15 @@ def render(envs: Sequence[EnvResult], *, title: str = "TensorFlow matrix", when:
               "a failure, an error or an unexpected pass (the run is red); \u2014 -- the spec does not exist on "
               "that environment (its Keras lacks the object).", ""]
     lines += ["## Environments", "",
-              "| env | TensorFlow | Keras | API | pytest | battery | pytest time | battery time | wall | verdict |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| env | backend | TensorFlow | Keras | API | pytest | battery | pytest time | battery time | wall "
+              "| verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for env in envs:
-        v = env.versions
+        v, backend = env.versions, env.backend
+        backend_cell = f"{backend} {v[backend]}" if backend != "tensorflow" and v.get(backend) else backend
+        tf_cell = v.get("tensorflow", "?" if backend == "tensorflow" else "\u2014")
         lines.append(
-            f"| {env.name} | {v.get('tensorflow', '?')} | {v.get('keras', '?')} | {v.get('keras_api', '?')} "
+            f"| {env.name} | {backend_cell} | {tf_cell} | {v.get('keras', '?')} | {v.get('keras_api', '?')} "
             f"| {_cell(env.totals('tests'))} | {_cell(env.totals('battery'))} | {_secs(env.test_seconds)} "
             f"| {_secs(env.battery_seconds)} | {_secs(env.wall_seconds)} | {'ok' if env.ok else '**red**'} |")
     specs: "OrderedDict[str, None]" = OrderedDict()
@@ -413,16 +546,20 @@ def render(envs: Sequence[EnvResult], *, title: str = "TensorFlow matrix", when:
     problems = [(e.name, m) for e in envs for m in e.missing]
     if problems:
         lines += ["", "## Missing results", ""] + [f"- {name}: {m}" for name, m in problems]
+    if howto:
+        lines += ["", DISTRIBUTED_HOWTO.rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
-def write_table(results_dir: Union[str, Path], out: Union[str, Path, None] = None, *, note: str = "",
-                when: Optional[str] = None) -> list[EnvResult]:
-    """Read ``results_dir`` and write the markdown table to ``out`` (stdout when ``None`` or ``-``).
+def write_table(results_dir: Union[str, Path, Sequence[Union[str, Path]]], out: Union[str, Path, None] = None, *,
+                note: str = "", when: Optional[str] = None, expect: Sequence[str] = ()) -> list[EnvResult]:
+    """Read one results folder or several and write the markdown table to ``out`` (stdout when ``None`` or ``-``).
 
     Returns the environments read, so a caller can decide its exit status.
+    Raises what :func:`load_results` raises.
     """
-    envs = load_results(results_dir)
+    folders = [results_dir] if isinstance(results_dir, (str, Path)) else list(results_dir)
+    envs = load_results(*folders, expect=expect)
     text = render(envs, note=note, when=when)
     if out is None or str(out) == "-":
         sys.stdout.write(text)
@@ -434,19 +571,55 @@ def write_table(results_dir: Union[str, Path], out: Union[str, Path, None] = Non
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Add the ``matrix`` subcommand to ``initcheck``'s subparsers."""
-    p = sub.add_parser("matrix", help="summarise a tox matrix run (ENV.xml / ENV.json) as a markdown table")
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="folder the tox environments wrote to (.tox/results)")
+    p = sub.add_parser("matrix", help="summarise a tox matrix run (ENV.xml / ENV.json) as a markdown table; "
+                       "or write the CI workflow that runs it (--workflow)")
+    p.add_argument("results_dirs", metavar="RESULTS_DIR", nargs="*",
+                   help="folder(s) the tox environments wrote to (.tox/results), or the artifact folders of a "
+                        "CI run (artifacts/results-*); merged into one table, an environment in two folders is "
+                        "an error")
     p.add_argument("-o", "--output", default="-", metavar="FILE", help="markdown file to write (default stdout)")
+    p.add_argument("--expect", default="", metavar="ENV,ENV",
+                   help="environments that should have results: one found in no folder is listed red as missing")
+    p.add_argument("--workflow", metavar="FILE",
+                   help="instead of a table, write the GitHub Actions workflow with one job per tox environment "
+                        "(.github/workflows/matrix.yml; '-': stdout)")
+    p.add_argument("--tox-ini", default="tox.ini", metavar="FILE",
+                   help="the tox.ini whose environments --workflow reads (default ./tox.ini)")
     p.add_argument("--note", default="", help="a paragraph put under the title (e.g. the machine and the date)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when an environment is red (a failure, an unexpected pass or a missing file)")
     return p
 
 
+def _run_workflow(args: argparse.Namespace) -> int:
+    """``initcheck matrix --workflow FILE``: write the CI workflow; 0, or 2 on bad input."""
+    from .ci_workflow import write_workflow
+
+    if args.results_dirs:
+        print("initcheck matrix: --workflow writes the workflow and reads no results folder; "
+              f"drop {' '.join(args.results_dirs)}", file=sys.stderr)
+        return 2
+    command = f"initcheck matrix --workflow {args.workflow}"
+    if args.tox_ini != "tox.ini":
+        command += f" --tox-ini {args.tox_ini}"
+    try:
+        envs = write_workflow(args.workflow, args.tox_ini, command=command)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"initcheck matrix: {exc}", file=sys.stderr)
+        return 2
+    target = "stdout" if args.workflow == "-" else args.workflow
+    print(f"{len(envs.all)} job(s) ({len(envs.default)} from env_list, {len(envs.declared)} declared, "
+          f"continue-on-error) + the table job -> {target}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the parsed ``matrix`` subcommand; 0 on success, 1 when ``--strict`` and a run was red, 2 on bad input."""
+    if getattr(args, "workflow", None):
+        return _run_workflow(args)
+    expect = [name.strip() for name in (getattr(args, "expect", "") or "").split(",") if name.strip()]
     try:
-        envs = write_table(args.results_dir, args.output, note=args.note)
+        envs = write_table(args.results_dirs, args.output, note=args.note, expect=expect)
     except (FileNotFoundError, ValueError) as exc:
         print(f"initcheck matrix: {exc}", file=sys.stderr)
         return 2
@@ -457,7 +630,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m initcheck.reports.tf_matrix RESULTS_DIR -o FILE``."""
+    """``python -m initcheck.reports.tf_matrix RESULTS_DIR... -o FILE`` (or ``--workflow FILE``)."""
     parser = argparse.ArgumentParser(prog="initcheck matrix", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
     add_parser(sub)

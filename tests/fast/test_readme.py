@@ -46,6 +46,10 @@ EXCEPTED: dict[str, str] = {
     "/tmp/toxenv/bin/tox": "long run: the TensorFlow matrix (hours)",
     "/tmp/toxenv/bin/tox -e tf212,tf221": "long run: two TensorFlow environments (installs and hours)",
     "initcheck matrix .tox/results -o docs/matrix.md": "reads the results of the tox runs above",
+    "/tmp/toxenv/bin/tox p -p 2 -e tf212,tf221,matrix": "long run: two TensorFlow environments at once (installs "
+                                                         "and hours)",
+    "initcheck matrix --workflow .github/workflows/matrix.yml": "writes the committed workflow from tox.ini; "
+                                                                "tests/fast/test_ci_workflow.py checks it is current",
     "pytest benchmarks/ --benchmark-only --benchmark-json=.benchmarks/run.json": "long run: the benchmarks",
     "python benchmarks/ratios.py .benchmarks/run.json": "reads the benchmark run above",
     "pytest -m slow": "long run: calibration and 56-seed convergence cells",

@@ -68,7 +68,7 @@ def test_spec_table_from_junit_and_versions_file(tmp_path: Path) -> None:
     assert [e.name for e in envs] == ["tf216-legacy"]
     assert envs[0].versions["keras"] == "2.16.0" and not envs[0].missing
     text = matrix.render(envs)
-    assert "| tf216-legacy | 2.16.2 | 2.16.0 | 2 |" in text
+    assert "| tf216-legacy | tensorflow | 2.16.2 | 2.16.0 | 2 |" in text
     assert "| `keras>VarianceScaling-fan_in-uniform-2` | expected failure: \u201cseed 0 ignored\u201d |" in text
     assert "| `keras>Adam` | **failed** |" in text
 
@@ -90,7 +90,7 @@ def test_table_marks_failures_and_keeps_expected_failure_reasons(tmp_path: Path)
     text = (tmp_path / "out.md").read_text()
     # Version order, not alphabetical-by-accident: tf212 before tf221.
     assert [e.name for e in envs] == ["tf212", "tf221"]
-    assert "| tf212 | 2.12.0 | 2.12.0 | 2 |" in text
+    assert "| tf212 | tensorflow | 2.12.0 | 2.12.0 | 2 |" in text
     verdicts = text.split("## Battery")[1].split("### Counts")[0]
     row = {line.split("|")[1].strip(): line for line in verdicts.splitlines() if line.startswith("| `keras>")}
     assert row["`keras>Glorot`"].count("passed") == 2
