@@ -115,11 +115,16 @@ def _print_warnings(registry: Any) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from . import keras_compat
     from .checks import checks_for
+
+    def label(check: Any) -> str:  # a check this backend cannot run says so here too
+        return check.name + (f" [not applicable on {keras_compat.backend()}]"
+                             if check.needs and keras_compat.capability_missing(check.needs) else "")
 
     registry = _load(args)
     for reg in registry.specs.values():
-        names = ", ".join(c.name for c in checks_for(reg.spec))
+        names = ", ".join(label(c) for c in checks_for(reg.spec))
         desc = getattr(reg.spec, "description", "")
         print(f"{reg.qualname:48s} {reg.kind:11s} {desc}")
         print(f"{'':48s} checks: {names}")
@@ -294,7 +299,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         for n, (qual, spec_items) in enumerate(by_spec.items(), 1):
             counts: Counter = Counter()
             t0 = time.perf_counter()
-            bad_outcomes = []
+            bad_outcomes, noted = [], []
             for k, it in enumerate(spec_items, 1):
                 progress.update(n, qual, k, len(spec_items), it.check.name, t0)
                 outcome = battery.run_one(it, profile, case, timeout=timeout)
@@ -309,6 +314,8 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                         records.append(record)
                 if junit:
                     junit.add(qual, it.check.name, outcome.status, outcome.seconds, outcome.message)
+                if outcome.status == "not_applicable":
+                    noted.append(outcome)
                 if outcome.status in BAD:
                     bad_outcomes.append(outcome)
                     n_bad += 1
@@ -317,7 +324,8 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                         break
             progress.clear(width)
             totals.update(counts)
-            _print_spec(qual, width, counts, time.perf_counter() - t0, bad_outcomes, args.verbose, STATUSES, BAD)
+            _print_spec(qual, width, counts, time.perf_counter() - t0, bad_outcomes, args.verbose, STATUSES, BAD,
+                        noted)
             if stopped:
                 print(f"stopping after {n_bad} failure(s) (--maxfail {args.maxfail})")
                 break
@@ -360,10 +368,12 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 
 def _print_spec(qual: str, width: int, counts: Counter, seconds: float, bad_outcomes: list, verbose: bool,
-                statuses: Sequence[str], bad: Sequence[str]) -> None:
+                statuses: Sequence[str], bad: Sequence[str], noted: Sequence[Any] = ()) -> None:
     verdict = "FAIL" if any(counts[s] for s in bad) else "ok"
     parts = "  ".join(f"{counts[s]} {s}" for s in statuses if counts[s])
     print(f"{verdict:4s} {qual:{width}s}  {parts}  ({seconds:.1f}s)", flush=True)
+    for o in noted:  # not run on this backend: said, never silent
+        print(f"     NOT APPLICABLE {o.item.check.name}: {o.message}")
     for o in bad_outcomes:
         lines = o.message.split("\n")
         text = o.message if verbose else lines[0]

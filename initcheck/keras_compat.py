@@ -7,7 +7,8 @@
   ``"backend"`` of ``keras.json``): :func:`backend` says which, read as
   Keras reads it, without importing anything; TensorFlow is then never
   imported, and the TensorFlow-only helpers (:func:`tf` and those built on
-  it) raise :class:`NotOnBackend` naming the backend.
+  it) raise :class:`NotOnBackend` naming the backend.  Capabilities that only
+  some backends have are one table, :data:`CAPABILITIES`.
 
 Everything else in initcheck asks this module for Keras objects, versions,
 seeding, configs and saving; only the built-in specs and this module import
@@ -49,6 +50,8 @@ __all__ = [
     "backend_from",
     "BACKENDS",
     "NotOnBackend",
+    "CAPABILITIES",
+    "capability_missing",
 ]
 
 
@@ -130,6 +133,36 @@ def backend() -> str:
         except Exception:  # pragma: no cover - a half-imported Keras
             pass
     return backend_from(os.environ)
+
+
+#: Capabilities that hold on some backends only: name -> (what it is, the backends that have it).  A check
+#: that needs one (``register_check(needs=...)``) is reported ``not_applicable`` elsewhere, never skipped
+#: silently -- the backend scope of a capability, as ``OptimizerSpec.tag_versions`` is its version scope.
+CAPABILITIES: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "tf_indexed_slices": ("sparse gradients as tf.IndexedSlices", ("tensorflow",)),
+    "tf_distribute": ("tf.distribute.MirroredStrategy over logical CPUs", ("tensorflow",)),
+    "tf_checkpoint": ("tf.train.Checkpoint save and restore of optimizer state", ("tensorflow",)),
+    "tf_function": ("tf.function graphs and XLA (jit_compile)", ("tensorflow",)),
+    "tf_keras": ("Keras 2 (tf.keras, tf_keras)", ("tensorflow",)),
+}
+
+
+def capability_missing(needs: Any, on: Optional[str] = None) -> Optional[str]:
+    """Why a check that needs the capabilities ``needs`` cannot run on backend ``on`` (default :func:`backend`).
+
+    ``None`` when every capability holds there, else ``"not applicable on
+    <backend>: needs <capability> (<what it is>)"`` for the first one that
+    does not.  An unknown capability name raises ``KeyError`` naming the
+    known ones.
+    """
+    name = on or backend()
+    for cap in needs:
+        if cap not in CAPABILITIES:
+            raise KeyError(f"unknown capability {cap!r}; known: {sorted(CAPABILITIES)}")
+        what, backends = CAPABILITIES[cap]
+        if name not in backends:
+            return f"not applicable on {name}: needs {cap} ({what})"
+    return None
 
 
 def _require_tensorflow_backend(what: str) -> None:
