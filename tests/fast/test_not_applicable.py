@@ -115,3 +115,17 @@ def test_html_report_shows_not_applicable(tmp_path):
     assert "not_applicable" in pages and "needs tf_checkpoint" in pages
     assert str(index).endswith("index.html")
 
+
+def test_expected_failure_scoped_by_backend():
+    from initcheck.builtin.findings import FLOAT64_UNIFORM_LIMIT_FLOAT32, SEEDS_FOLDED
+    from initcheck.spec import ExpectedFailure, SpecError
+
+    xf = ExpectedFailure(reason="r", versions="keras>=3", backends=("tensorflow",))
+    assert xf.applies({"keras": "3.15.1", "tensorflow": "2.21.0", "backend": "tensorflow"})
+    assert xf.applies({"keras": "3.15.1", "tensorflow": "2.21.0"})  # no backend recorded: TensorFlow
+    assert not xf.applies({"keras": "3.15.1", "backend": "jax", "jax": "0.7.0"})
+    assert ExpectedFailure(reason="r", versions="keras>=3").applies({"keras": "3.15.1", "backend": "jax"})
+    for finding in (SEEDS_FOLDED, FLOAT64_UNIFORM_LIMIT_FLOAT32):  # mechanisms in Keras's TensorFlow backend
+        assert finding.backends == ("tensorflow",)
+    with pytest.raises(SpecError, match="backends"):
+        ExpectedFailure(reason="r", backends=("cuda",)).validate("s", "check_x")
