@@ -12,7 +12,9 @@ returns an :class:`Outcome`, the one verdict every runner reports:
   cause stays a failure ("declared expected failure X, but it failed with Y");
 * ``xpassed``: a declared failure did not happen; strict, so it counts as a failure;
 * ``blocked``: a check it depends on (always the kind's contract check) did
-  not pass on this spec, or an earlier check of the spec timed out.
+  not pass on this spec, or an earlier check of the spec timed out;
+* ``not_applicable``: the check needs a capability (``Check.needs``) that the
+  backend Keras runs on lacks ("not applicable on jax: needs tf_checkpoint ...").
 
 It also holds the run's options that every runner shares: the profile
 (:func:`default_profile`), the error budget (:func:`apply_budget`) and the
@@ -39,7 +41,7 @@ from .spec import canonical_check_name
 __all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "hypothesis_settings", "PROFILES", "STATUSES", "BAD",
            "reproduce_command", "expected_failure_for", "blocked_by", "spec_label", "default_profile",
            "apply_budget", "default_timeout", "time_limit", "CheckTimeout", "DEFAULT_TIMEOUT", "load",
-           "reset_run_state", "ENV_SEED", "run_seed", "item_seed"]
+           "reset_run_state", "ENV_SEED", "run_seed", "item_seed", "not_applicable"]
 
 #: Hypothesis profiles: the gate is derandomized; ``thorough`` varies and digs deeper.
 PROFILES = ("ci", "thorough")
@@ -328,6 +330,13 @@ def reset_run_state() -> None:
     _TIMED_OUT.clear()
 
 
+def not_applicable(item: Item) -> Optional[str]:
+    """Why ``item`` has no meaning on the backend Keras runs on (a capability it needs is missing), or ``None``."""
+    if not item.check.needs:
+        return None
+    return keras_compat.capability_missing(item.check.needs)
+
+
 def blocked_by(item: Item, profile: str = "ci", timeout: Optional[float] = None) -> Optional[str]:
     """Why ``item`` cannot meaningfully run, or ``None``.
 
@@ -366,6 +375,9 @@ def run_one(item: Item, profile: str = "ci", case: Optional[dict] = None, check_
         return _OUTCOMES[key]
     limit = default_timeout() if timeout is None else timeout
     start = time.perf_counter()
+    reason = not_applicable(item)
+    if reason:
+        return Outcome(item, "not_applicable", reason, [], time.perf_counter() - start)
     if check_dependencies and case is None:
         reason = blocked_by(item, profile, limit)
         if reason:

@@ -118,11 +118,16 @@ def _print_warnings(registry: Any) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from . import keras_compat
     from .checks import checks_for
+
+    def label(check: Any) -> str:  # a check this backend cannot run says so here too
+        return check.name + (f" [not applicable on {keras_compat.backend()}]"
+                             if check.needs and keras_compat.capability_missing(check.needs) else "")
 
     registry = _load(args)
     for reg in registry.specs.values():
-        names = ", ".join(c.name for c in checks_for(reg.spec))
+        names = ", ".join(label(c) for c in checks_for(reg.spec))
         desc = getattr(reg.spec, "description", "")
         print(f"{reg.qualname:48s} {reg.kind:11s} {desc}")
         print(f"{'':48s} checks: {names}")
@@ -286,6 +291,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     counts: "dict[str, Counter]" = {}
     spec_start: dict[str, float] = {}
     bad_outcomes: "dict[str, list]" = {}
+    noted: "dict[str, list]" = {}  # not applicable on this backend: said, never silent
     n_done = 0
     ctrl_c = _InterruptUntilHeard()
     try:
@@ -294,7 +300,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             qual = ev.qualname
             if qual not in spec_start:
                 spec_start[qual] = time.perf_counter()
-                counts[qual], bad_outcomes[qual] = Counter(), []
+                counts[qual], bad_outcomes[qual], noted[qual] = Counter(), [], []
             if ev.kind == "running":
                 if ev.check:
                     progress.update(n_done + 1, qual, ev.index, ev.count, ev.check, spec_start[qual])
@@ -303,7 +309,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 n_done += 1
                 progress.clear(width)
                 _print_spec(qual, width, counts[qual], time.perf_counter() - spec_start[qual], bad_outcomes[qual],
-                            args.verbose, STATUSES, BAD)
+                            args.verbose, STATUSES, BAD, noted[qual])
                 continue
             outcome = ev.outcome
             counts[qual][outcome.status] += 1
@@ -316,13 +322,15 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                     records.append(outcome.record)
             if junit:
                 junit.add(qual, outcome.check, outcome.status, outcome.seconds, outcome.message)
+            if outcome.status == "not_applicable":
+                noted[qual].append(outcome)
             if outcome.status in BAD:
                 bad_outcomes[qual].append(outcome)
                 n_bad += 1
                 if args.maxfail and n_bad >= args.maxfail:
                     progress.clear(width)
                     _print_spec(qual, width, counts[qual], time.perf_counter() - spec_start[qual],
-                                bad_outcomes[qual], args.verbose, STATUSES, BAD)
+                                bad_outcomes[qual], args.verbose, STATUSES, BAD, noted[qual])
                     print(f"stopping after {n_bad} failure(s) (--maxfail {args.maxfail})")
                     break
     except KeyboardInterrupt:
@@ -396,10 +404,12 @@ def _events(args: argparse.Namespace, by_spec: "OrderedDict[str, list]", profile
 
 
 def _print_spec(qual: str, width: int, counts: Counter, seconds: float, bad_outcomes: list, verbose: bool,
-                statuses: Sequence[str], bad: Sequence[str]) -> None:
+                statuses: Sequence[str], bad: Sequence[str], noted: Sequence[Any] = ()) -> None:
     verdict = "FAIL" if any(counts[s] for s in bad) else "ok"
     parts = "  ".join(f"{counts[s]} {s}" for s in statuses if counts[s])
     print(f"{verdict:4s} {qual:{width}s}  {parts}  ({seconds:.1f}s)", flush=True)
+    for o in noted:  # not run on this backend: said, never silent
+        print(f"     NOT APPLICABLE {o.check}: {o.message}")
     for o in bad_outcomes:
         lines = o.message.split("\n")
         text = o.message if verbose else lines[0]

@@ -1,13 +1,19 @@
-"""The one room that knows Keras 2 from Keras 3.
+"""The one room that knows Keras 2 from Keras 3, and which backend Keras 3 runs on.
 
 * TensorFlow 2.12-2.15: Keras 2 as ``tf.keras``.
 * TensorFlow >= 2.16: Keras 3 (``import keras``), or Keras 2 from the
   ``tf_keras`` package when ``TF_USE_LEGACY_KERAS=1``.
+* Keras 3 on another backend (``KERAS_BACKEND=jax|torch``, or the
+  ``"backend"`` of ``keras.json``): :func:`backend` says which, read as
+  Keras reads it, without importing anything; TensorFlow is then never
+  imported, and the TensorFlow-only helpers (:func:`tf` and those built on
+  it) raise :class:`NotOnBackend` naming the backend.  Capabilities that only
+  some backends have are one table, :data:`CAPABILITIES`.
 
 Everything else in initcheck asks this module for Keras objects, versions,
 seeding, configs and saving; only the built-in specs and this module import
-TensorFlow or Keras.  Importing this module is cheap: TensorFlow is imported
-on first use.
+TensorFlow or Keras.  Importing this module is cheap: TensorFlow (or Keras on
+another backend) is imported on first use.
 """
 
 from __future__ import annotations
@@ -40,11 +46,131 @@ __all__ = [
     "reset_collectives",
     "is_collective_error",
     "TensorFlowMissing",
+    "backend",
+    "backend_from",
+    "BACKENDS",
+    "NotOnBackend",
+    "CAPABILITIES",
+    "capability_missing",
 ]
 
 
 class TensorFlowMissing(ImportError):
     """TensorFlow is not installed; say how to get it."""
+
+
+class NotOnBackend(RuntimeError):
+    """A TensorFlow-only helper was called while Keras runs on another backend."""
+
+
+#: Backends initcheck knows (Keras 3 has more: ``numpy``, ``openvino``; they have no optimizers to check).
+BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
+
+#: The library each backend's versions are recorded from (:func:`versions`).
+_BACKEND_LIBRARIES: Mapping[str, tuple[str, ...]] = {"tensorflow": (), "jax": ("jax", "jaxlib"), "torch": ("torch",)}
+
+
+def backend_from(environ: Mapping[str, str], keras_api: Optional[str] = None,
+                 home: Optional[str] = None) -> str:
+    """The backend Keras would pick in a process with ``environ``, read as ``keras/src/backend/config.py`` does.
+
+    Keras 3 reads ``$KERAS_HOME/keras.json`` (default ``~/.keras``, or
+    ``/tmp/.keras`` when the home folder is not writable; an unreadable file
+    counts as empty) for its ``"backend"``, then lets a non-empty
+    ``KERAS_BACKEND`` override it; the default is ``tensorflow``.  Keras 2
+    (``keras_api == "2"``: tf.keras before TF 2.16, or ``tf_keras``) has no
+    other backend.
+
+    Args:
+        environ: The environment to read (``os.environ`` for this process).
+        keras_api: ``"2"`` or ``"3"``; default read from package metadata
+            (:func:`versions_from_metadata`), importing nothing.
+        home: The user's home folder (default ``~``), for tests.
+    """
+    if keras_api is None:
+        keras_api = versions_from_metadata(legacy=_legacy_requested_in(environ)).get("keras_api", "3")
+    if keras_api == "2":
+        return "tensorflow"
+    chosen = "tensorflow"
+    if "KERAS_HOME" in environ:
+        folder = environ["KERAS_HOME"]
+    else:
+        base = home if home is not None else os.path.expanduser("~")
+        if not os.access(base, os.W_OK):
+            base = "/tmp"
+        folder = os.path.join(base, ".keras")
+    path = os.path.expanduser(os.path.join(folder, "keras.json"))
+    if os.path.exists(path):
+        import json
+
+        try:
+            with open(path) as fh:
+                config = json.load(fh)
+        except (ValueError, OSError):
+            config = {}
+        if isinstance(config, dict) and config.get("backend"):
+            chosen = str(config["backend"])
+    if environ.get("KERAS_BACKEND"):
+        chosen = environ["KERAS_BACKEND"]
+    return chosen
+
+
+@functools.lru_cache(maxsize=None)
+def backend() -> str:
+    """The backend Keras runs on in this process: ``"tensorflow"``, ``"jax"`` or ``"torch"``.
+
+    Imports nothing: the answer comes from the environment and ``keras.json``
+    (:func:`backend_from`), or from ``keras.config.backend()`` when Keras 3 is
+    already imported (it read them once, at its import).  Cached, as Keras
+    reads them once per process.
+    """
+    loaded = __import__("sys").modules.get("keras")
+    config = getattr(loaded, "config", None)
+    keras3 = str(getattr(loaded, "__version__", "")).startswith("3")
+    if keras3 and config is not None and hasattr(config, "backend") and not _legacy_requested():
+        try:
+            return str(config.backend())
+        except Exception:  # pragma: no cover - a half-imported Keras
+            pass
+    return backend_from(os.environ)
+
+
+#: Capabilities that hold on some backends only: name -> (what it is, the backends that have it).  A check
+#: that needs one (``register_check(needs=...)``) is reported ``not_applicable`` elsewhere, never skipped
+#: silently -- the backend scope of a capability, as ``OptimizerSpec.tag_versions`` is its version scope.
+CAPABILITIES: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "tf_indexed_slices": ("sparse gradients as tf.IndexedSlices", ("tensorflow",)),
+    "tf_distribute": ("tf.distribute.MirroredStrategy over logical CPUs", ("tensorflow",)),
+    "tf_checkpoint": ("tf.train.Checkpoint save and restore of optimizer state", ("tensorflow",)),
+    "tf_function": ("tf.function graphs and XLA (jit_compile)", ("tensorflow",)),
+    "tf_keras": ("Keras 2 (tf.keras, tf_keras)", ("tensorflow",)),
+}
+
+
+def capability_missing(needs: Any, on: Optional[str] = None) -> Optional[str]:
+    """Why a check that needs the capabilities ``needs`` cannot run on backend ``on`` (default :func:`backend`).
+
+    ``None`` when every capability holds there, else ``"not applicable on
+    <backend>: needs <capability> (<what it is>)"`` for the first one that
+    does not.  An unknown capability name raises ``KeyError`` naming the
+    known ones.
+    """
+    name = on or backend()
+    for cap in needs:
+        if cap not in CAPABILITIES:
+            raise KeyError(f"unknown capability {cap!r}; known: {sorted(CAPABILITIES)}")
+        what, backends = CAPABILITIES[cap]
+        if name not in backends:
+            return f"not applicable on {name}: needs {cap} ({what})"
+    return None
+
+
+def _require_tensorflow_backend(what: str) -> None:
+    name = backend()
+    if name != "tensorflow":
+        raise NotOnBackend(f"{what} needs TensorFlow, but Keras runs on the {name} backend "
+                           f"(KERAS_BACKEND={os.environ.get('KERAS_BACKEND', '')!r}); this part of initcheck "
+                           "has no equivalent on that backend yet")
 
 
 def _dist_version(name: str) -> Optional[str]:
@@ -56,7 +182,8 @@ def _dist_version(name: str) -> Optional[str]:
 
 @functools.lru_cache(maxsize=None)
 def tf() -> Any:
-    """The ``tensorflow`` module, imported quietly on first use."""
+    """The ``tensorflow`` module, imported quietly on first use (TensorFlow backend only: :class:`NotOnBackend`)."""
+    _require_tensorflow_backend("tensorflow (keras_compat.tf)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import tensorflow as _tf
@@ -92,8 +219,12 @@ def _split_host_cpu(module: Any) -> None:
         _LOGICAL_CPUS["how"] = f"could not configure logical CPUs: {exc}"
 
 
+def _legacy_requested_in(environ: Mapping[str, str]) -> bool:
+    return environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
+
+
 def _legacy_requested() -> bool:
-    return os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
+    return _legacy_requested_in(os.environ)
 
 
 def legacy_requested() -> bool:
@@ -103,7 +234,11 @@ def legacy_requested() -> bool:
 
 @functools.lru_cache(maxsize=None)
 def keras() -> Any:
-    """The Keras module in use (``tf.keras``, ``tf_keras`` or ``keras`` 3)."""
+    """The Keras module in use (``tf.keras``, ``tf_keras`` or ``keras`` 3; on another backend, no TensorFlow)."""
+    if backend() != "tensorflow":
+        import keras as _k3
+
+        return _k3
     t = tf()
     major, minor = (int(p) for p in t.__version__.split(".")[:2])
     if (major, minor) < (2, 16):
@@ -147,18 +282,24 @@ def keras_major() -> int:
 
 @functools.lru_cache(maxsize=None)
 def versions() -> Mapping[str, str]:
-    """Installed versions: ``{"tensorflow": ..., "keras": ..., "keras_api": "2"|"3"}``.
+    """Versions of what runs: ``{"tensorflow", "keras", "keras_api": "2"|"3", "backend"}``.
 
     ``keras`` is the version of the Keras actually in use (``tf_keras`` in
-    legacy mode), so expected-failure ranges speak of what ran.
+    legacy mode), so expected-failure ranges speak of what ran.  On another
+    backend ``tensorflow`` is absent (it does not run, installed or not: a
+    range over ``tensorflow`` does not hold there) and the backend's
+    libraries are there instead (``jax`` and ``jaxlib``, or ``torch``).
     """
-    t = tf()
+    name = backend()
     k = keras()
-    return {
-        "tensorflow": t.__version__.split("+")[0],
-        "keras": _keras_module_version(k).split("+")[0],
-        "keras_api": str(keras_major()),
-    }
+    out = {"keras": _keras_module_version(k).split("+")[0], "keras_api": str(keras_major()), "backend": name}
+    if name == "tensorflow":
+        out = {"tensorflow": tf().__version__.split("+")[0], **out}
+    for lib in _BACKEND_LIBRARIES.get(name, (name,)):
+        found = _dist_version(lib)
+        if found:
+            out[lib] = found.split("+")[0]
+    return out
 
 
 #: The distributions :func:`versions_from_metadata` reads.
@@ -245,6 +386,8 @@ def to_numpy(value: Any) -> Any:
     """A NumPy array from a tensor, variable or array (bfloat16 kept as ml_dtypes)."""
     import numpy as np
 
+    if type(value).__module__.startswith("torch"):  # a torch tensor (maybe on a device, with grad)
+        return np.asarray(value.detach().cpu().numpy())
     if hasattr(value, "numpy"):
         return np.asarray(value.numpy())
     return np.asarray(value)
@@ -324,14 +467,25 @@ def variable(value: Any, name: str = "w", dtype: Optional[str] = None) -> Any:
 
 
 def indexed_slices(values: Any, indices: Any, dense_shape: Any) -> Any:
-    """A sparse gradient (``tf.IndexedSlices``); indices may repeat."""
+    """A sparse gradient (``tf.IndexedSlices``); indices may repeat.  TensorFlow only (``tf_indexed_slices``)."""
     t = tf()
     return t.IndexedSlices(t.constant(values), t.constant(indices, dtype="int64"),
                            t.constant(list(dense_shape), dtype="int64"))
 
 
 def apply_gradients(optimizer: Any, grads: Any, variables: Any) -> None:
-    """One ``apply_gradients`` call (dense tensors, arrays or IndexedSlices)."""
+    """One ``apply_gradients`` call (dense tensors, arrays or IndexedSlices).
+
+    On another backend each gradient becomes a tensor of that backend
+    (``keras.ops.convert_to_tensor`` in the variable's dtype).
+    """
+    if backend() != "tensorflow":
+        import numpy as np
+
+        ops = keras().ops
+        optimizer.apply_gradients([(ops.convert_to_tensor(np.asarray(g), dtype=v.dtype), v)
+                                   for g, v in zip(grads, variables)])
+        return
     t = tf()
     pairs = []
     for g, v in zip(grads, variables):

@@ -124,6 +124,10 @@ class ExpectedFailure:
             empty matches any failure of the check.
         evidence_key: Search ``match`` in this field of the failure's evidence
             data (its JSON text) instead of the message.
+        backends: The Keras backends it holds on (``("tensorflow",)`` for a
+            failure whose mechanism is in TensorFlow or Keras's TensorFlow
+            backend); empty means every backend.  Read from ``"backend"`` in
+            the versions it is asked about (absent: ``tensorflow``).
     """
 
     reason: str
@@ -131,6 +135,7 @@ class ExpectedFailure:
     evidence: str = ""
     match: str = ""
     evidence_key: str = ""
+    backends: tuple[str, ...] = ()
 
     def matches(self, message: str, data: Optional[Mapping[str, Any]] = None) -> bool:
         """Is a failure with this ``message`` (and evidence ``data``) the one declared?"""
@@ -145,7 +150,9 @@ class ExpectedFailure:
         return re.search(self.match, text) is not None
 
     def applies(self, installed: Mapping[str, str]) -> bool:
-        """Does it hold for ``installed`` (``{"tensorflow": "2.21.0", "keras": "3.15.1"}``)?"""
+        """Does it hold for ``installed`` (``{"tensorflow": "2.21.0", "keras": "3.15.1", "backend": ...}``)?"""
+        if self.backends and str(installed.get("backend", "tensorflow")) not in self.backends:
+            return False
         if not self.versions.strip():
             return True
         from packaging.requirements import Requirement
@@ -176,6 +183,11 @@ class ExpectedFailure:
                             f"not a regular expression: {exc}") from None
         if self.evidence_key and not self.match:
             raise SpecError(spec_name, f"expected_failures[{check!r}].evidence_key", "needs a match")
+        from .keras_compat import BACKENDS
+
+        if isinstance(self.backends, str) or any(b not in BACKENDS for b in self.backends):
+            raise SpecError(spec_name, f"expected_failures[{check!r}].backends",
+                            f"must be a tuple of backends among {BACKENDS}, got {self.backends!r}")
 
 
 def validate_name(value: Any) -> str:

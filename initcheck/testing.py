@@ -241,7 +241,7 @@ def _report(outcome: Any) -> list:
     """Turn a battery :class:`~initcheck.battery.Outcome` into pytest's verdict (raise unless it passed)."""
     if outcome.status == "passed":
         return outcome.evidence
-    if outcome.status == "blocked":
+    if outcome.status in ("blocked", "not_applicable"):
         try:  # reported at the item, not at this line
             raise pytest.skip.Exception(outcome.message, _use_item_location=True)
         except TypeError:  # pragma: no cover - pytest < 7

@@ -82,6 +82,10 @@ class Check:
             The kind's contract check (:data:`CONTRACTS`) is always among
             them.
         thorough_only: Only run in the ``thorough`` profile.
+        needs: Backend capabilities the check needs
+            (:data:`initcheck.keras_compat.CAPABILITIES`, e.g.
+            ``tf_indexed_slices``); on a backend without one the check is
+            reported ``not_applicable``, never skipped silently.
     """
 
     name: str
@@ -94,6 +98,7 @@ class Check:
     statistical: bool = False
     depends_on: tuple[str, ...] = ()
     thorough_only: bool = False
+    needs: tuple[str, ...] = ()
     doc: str = field(default="", compare=False)
 
     def __call__(self, spec: Any, case: Optional[dict] = None) -> Any:
@@ -110,15 +115,22 @@ def register_check(
     statistical: bool = False,
     depends_on: tuple[str, ...] = (),
     thorough_only: bool = False,
+    needs: tuple[str, ...] = (),
 ) -> Callable[[Callable], Callable]:
     """Decorator registering ``func`` as a check (name = function name).
 
     Returns the registered function: ``func`` wrapped so that the evidence it
     returns or raises carries the check's name (and the spec's, when the body
     left them empty).  ``depends_on`` gets the kind's contract check added.
+    ``needs`` names backend capabilities (:data:`initcheck.keras_compat.CAPABILITIES`).
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown check family {family!r}; known: {FAMILIES}")
+    from ..keras_compat import CAPABILITIES
+
+    unknown = [c for c in needs if c not in CAPABILITIES]
+    if unknown:
+        raise ValueError(f"unknown capability {unknown}; known: {sorted(CAPABILITIES)}")
 
     def deco(func: Callable) -> Callable:
         name = func.__name__
@@ -147,7 +159,7 @@ def register_check(
         _REGISTRY[(kind, name)] = Check(
             name=name, func=registered, kind=kind, family=family, applies=applies, strategy=strategy,
             examples=examples, statistical=statistical, depends_on=deps,
-            thorough_only=thorough_only, doc=(func.__doc__ or "").strip().split("\n")[0],
+            thorough_only=thorough_only, needs=tuple(needs), doc=(func.__doc__ or "").strip().split("\n")[0],
         )
         return registered
 
@@ -214,7 +226,8 @@ def _by_kind(variants: list[Check]) -> Check:
     return Check(name=first.name, func=func, kind="|".join(table), family=first.family,
                  applies=lambda spec: spec.kind in table and pick(spec).applies(spec),
                  strategy=strategy, examples=max(c.examples for c in variants),
-                 statistical=any(c.statistical for c in variants), doc=first.doc)
+                 statistical=any(c.statistical for c in variants),
+                 needs=tuple(dict.fromkeys(n for c in variants for n in c.needs)), doc=first.doc)
 
 
 def check_names() -> set[str]:

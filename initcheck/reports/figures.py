@@ -30,7 +30,8 @@ __all__ = ["plan", "draw", "figure_name", "closeness", "summary_plan", "layer_ro
 
 #: Verdict colours shared with the HTML pages.
 COLORS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#8e0000", "xfailed": "#e08a00",
-          "xpassed": "#6a1b9a", "blocked": "#78909c", "skipped": "#78909c"}
+          "xpassed": "#6a1b9a", "blocked": "#78909c", "skipped": "#78909c",
+          "not_applicable": "#78909c"}
 OBSERVED, LAW, KERAS, CONTROL = "#1565c0", "#222222", "#ef6c00", "#9e9e9e"
 PALETTE = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037", "#546e7a", "#c0ca33",
            "#3949ab", "#d81b60", "#8d6e63")

@@ -43,8 +43,11 @@ __all__ = ["render", "require", "MissingExtra", "FAMILIES", "SEVERITY"]
 #: Families in the order the overview shows them.
 FAMILIES = ("structural", "distribution", "structured", "propagation", "optimizer", "convergence")
 #: Statuses, worst first (failures first everywhere).
-SEVERITY = ("error", "failed", "xpassed", "blocked", "skipped", "xfailed", "passed")
-SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "xfailed": "xf", "xpassed": "XP", "blocked": "–", "skipped": "–"}
+SEVERITY = ("error", "failed", "xpassed", "blocked", "skipped", "not_applicable", "xfailed", "passed")
+SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "xfailed": "xf", "xpassed": "XP", "blocked": "–", "skipped": "–",
+           "not_applicable": "n/a"}
+#: Statuses of a check that did not run (no evidence, no figure).
+_NOT_RUN = ("blocked", "skipped", "not_applicable")
 _HIDDEN = {"tests", "figure", "budget", "alpha_per_check", "budget_share", "named_discrepancies", "planned_n"}
 
 
@@ -233,6 +236,8 @@ def _verdict(counts: Counter) -> tuple[str, str]:
         return "XPASS", "xpassed"
     if (counts["blocked"] or counts["skipped"]) and not counts["passed"]:
         return "blocked", "blocked" if counts["blocked"] else "skipped"
+    if counts["not_applicable"] and not counts["passed"] and not counts["xfailed"]:
+        return "not applicable", "not_applicable"
     if counts["xfailed"]:
         return "ok (expected failures)", "xfailed"
     return "ok", "passed"
@@ -282,7 +287,7 @@ def _check_view(o: dict, family: str, spec: str, figures: _Figures, slug: str) -
     status = o["status"]
     scores = [c for c in (closeness(e) for e in evidence) if c is not None]
     close = max(scores) if scores else None
-    own = status not in ("passed", "blocked", "skipped") and not _layer_check(o["check"])  # blocked: no evidence
+    own = status not in ("passed",) + _NOT_RUN and not _layer_check(o["check"])  # blocked: no evidence
     figure = figures.add(plan(o["check"], status, evidence, o.get("message", "")), slug, o["check"]) if own else None
     message = (o.get("message") or "").rstrip() or ((ev or {}).get("message") or "")
     headline = message.split("\n")[0]
@@ -361,7 +366,7 @@ def render(results: Mapping[str, Any], out_dir: Union[str, Path], *, figures: bo
         summary = draw.add(summary_plan(name, [(c["check"], c["status"], c["closeness"]) for c in checks],
                                         layers, modes), slug, "summary")
         for c in checks:  # a layer check that did not pass: the summary's layer chart, or its own figure
-            if _layer_check(c["check"]) and c["status"] not in ("passed", "blocked", "skipped"):
+            if _layer_check(c["check"]) and c["status"] not in ("passed",) + _NOT_RUN:
                 mine = any(r["label"].split(" · ")[0] == c["check"].replace("check_layer_variance_", "")
                            for r in layers)
                 c["figure"], c["shared_figure"] = (summary, True) if mine and summary else (
@@ -376,7 +381,7 @@ def render(results: Mapping[str, Any], out_dir: Union[str, Path], *, figures: bo
             "name": name, "slug": slug, "page": f"{slug}.html", "kind": kind, "n": len(idx),
             "seconds": sum(c["seconds"] for c in checks), "verdict": verdict, "verdict_status": vstatus,
             "rank": _rank(vstatus),
-            "row_class": "bad" if vstatus in BAD else ("warn" if vstatus in ("xfailed", "blocked", "skipped") else ""),
+            "row_class": "bad" if vstatus in BAD else ("warn" if vstatus in ("xfailed",) + _NOT_RUN else ""),
             "families": {f: _counts(c) for f, c in fam_counts.items()}, "totals": _counts(counts),
             "by_family": list(by_family.items()), "summary": summary, "layers": bool(layers), "modes": bool(modes),
         })

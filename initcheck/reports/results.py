@@ -48,8 +48,10 @@ __all__ = ["STATUSES", "BAD", "FORMAT", "outcome_record", "results_document", "e
 
 FORMAT = 1
 #: Every status an outcome can have, in the order summaries list them (``blocked``: not run because its
-#: spec's contract check failed or timed out; ``skipped``: skipped by pytest).
-STATUSES: tuple[str, ...] = ("passed", "failed", "error", "xfailed", "xpassed", "blocked", "skipped")
+#: spec's contract check failed or timed out; ``not_applicable``: not run because it needs a capability the
+#: backend Keras runs on lacks, the message says which; ``skipped``: skipped by pytest).
+STATUSES: tuple[str, ...] = ("passed", "failed", "error", "xfailed", "xpassed", "blocked", "not_applicable",
+                             "skipped")
 #: Statuses that make a run red (``xpassed``: a strict expected failure that did not happen).
 BAD: tuple[str, ...] = ("failed", "error", "xpassed")
 #: Fields of one outcome record.
@@ -209,7 +211,8 @@ class JUnitStream:
                 "</testsuite></testsuites>\n")
 
     def add(self, spec: str, check: str, status: str, seconds: float, message: str = "") -> None:
-        """Append one outcome as a ``<testcase>`` (xfailed and blocked are ``<skipped>``, as pytest writes them)."""
+        """Append one outcome as a ``<testcase>`` (xfailed, blocked and not_applicable are ``<skipped>``, as pytest
+        writes them; a not_applicable one carries its reason, "not applicable on <backend>: needs ...")."""
         self._counts["tests"] += 1
         name = quoteattr(f"test_battery[{spec}-{check}]")
         body = ""
@@ -221,7 +224,7 @@ class JUnitStream:
         elif status == "xfailed":
             self._counts["skipped"] += 1
             body = f'<skipped type="pytest.xfail" message={short}>{escape(message)}</skipped>'
-        elif status in ("blocked", "skipped"):
+        elif status in ("blocked", "not_applicable", "skipped"):
             self._counts["skipped"] += 1
             body = f'<skipped type="pytest.skip" message={short}/>'
         text = (f'<testcase classname="initcheck.battery" name={name} time="{seconds:.3f}">{body}</testcase>\n')

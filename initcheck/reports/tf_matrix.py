@@ -273,7 +273,8 @@ def read_battery_json(path: Union[str, Path]) -> tuple[dict, "OrderedDict[str, C
     for outcome in data["outcomes"]:
         spec = str(outcome.get("spec", "?"))
         status = str(outcome.get("status", "error"))
-        status = "skipped" if status == "blocked" else status  # blocked by a failed dependency (0.3)
+        # blocked by a failed dependency (0.3); not applicable on this backend (#17): both skipped in the table
+        status = "skipped" if status in ("blocked", "not_applicable") else status
         specs.setdefault(spec, Counter())[status] += 1
         seconds += float(outcome.get("seconds") or 0.0)
         if status == "xfailed":

@@ -59,7 +59,8 @@ def _row_values(case: Mapping[str, Any]) -> list[np.ndarray]:
     return out
 
 
-@register_check(kind="optimizer", family="optimizer", applies=has("sparse"), strategy=_sparse_cases, examples=6)
+@register_check(kind="optimizer", family="optimizer", applies=has("sparse"), strategy=_sparse_cases, examples=6,
+                needs=("tf_indexed_slices",))
 def check_sparse_matches_dense(spec: Any, case: dict) -> Evidence:
     """IndexedSlices gradients (indices repeated, unsorted) give the result of the summed dense gradient.
 
@@ -399,7 +400,8 @@ def _ck_cases(spec: Any) -> Any:
                                                  "decay_rate": st.sampled_from([0.5, 0.9]).map(float32_exact)})
 
 
-@register_check(kind="optimizer", family="optimizer", applies=has("checkpoint"), strategy=_ck_cases, examples=3)
+@register_check(kind="optimizer", family="optimizer", applies=has("checkpoint"), strategy=_ck_cases, examples=3,
+                needs=("tf_checkpoint",))
 def check_checkpoint_resume(spec: Any, case: dict) -> Evidence:
     """Train k steps, save, restore into a fresh optimizer and variables, continue: identical to uninterrupted."""
     from ... import keras_compat as kc
@@ -435,7 +437,8 @@ def check_checkpoint_resume(spec: Any, case: dict) -> Evidence:
 @register_check(kind="optimizer", family="optimizer",
                 applies=lambda s: s.has("distributed") and s.has("trajectory"),
                 strategy=lambda spec: optimizer_cases(spec, steps=3, n_vars=(1, 1), dtypes=["float32"]).map(
-                    lambda c: dict(c, grad_scale=1.0, lr=max(c["lr"], float32_exact(0.01)))), examples=1)
+                    lambda c: dict(c, grad_scale=1.0, lr=max(c["lr"], float32_exact(0.01)))), examples=1,
+                needs=("tf_distribute",))
 def check_mirrored_strategy(spec: Any, case: dict) -> Evidence:
     """Under MirroredStrategy on two logical CPUs (gradients summed over replicas) the result equals one device.
 

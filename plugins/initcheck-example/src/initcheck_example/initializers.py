@@ -20,12 +20,14 @@ from scipy import stats
 
 from initcheck import InitializerSpec, Normal, ScipyLaw, keras_compat, shape_fans
 
-tf = keras_compat.tf()
 keras = keras_compat.keras()
+# TensorFlow is fetched where it is used: on Keras's JAX or PyTorch backend this module still imports (its specs
+# are listed, and their checks say that they need TensorFlow) and imports no TensorFlow.
 
 
 def small_normal(shape, dtype=None):
     """The classic recipe's initializer: ``N(0, 0.01**2)``."""
+    tf = keras_compat.tf()
     return tf.random.normal(shape, stddev=0.01, dtype=dtype or "float32")
 
 
@@ -42,6 +44,7 @@ class LaplaceLecun(keras.initializers.Initializer):
         self.seed = seed
 
     def __call__(self, shape, dtype=None, **kwargs):
+        tf = keras_compat.tf()
         dtype = tf.as_dtype(dtype or "float32")
         fan_in = shape_fans(tuple(shape)).fan_in
         b = math.sqrt(1.0 / (2.0 * max(1.0, fan_in)))

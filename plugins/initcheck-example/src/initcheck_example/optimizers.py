@@ -21,8 +21,8 @@ import numpy as np
 
 from initcheck import LOSS_SCALE_SKIP_COUNTS, OptimizerSpec, Rule, early_keras3_findings, keras_compat, learning_rates
 
-tf = keras_compat.tf()
 keras = keras_compat.keras()
+# TensorFlow is fetched where it is used (see initializers.py).
 
 
 @keras_compat.register_serializable(package="initcheck_example")
@@ -46,6 +46,7 @@ class DecayedSGD(keras.optimizers.Optimizer):
 
     def update_step(self, gradient, variable, learning_rate=None):
         """``variable -= lr * g / sqrt(iterations + 1)`` (Keras 3 passes the rate, Keras 2 does not)."""
+        tf = keras_compat.tf()
         lr = self.learning_rate if learning_rate is None else learning_rate
         if isinstance(gradient, tf.IndexedSlices):
             gradient = tf.convert_to_tensor(gradient)  # sums repeated indices

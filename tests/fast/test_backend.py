@@ -1,0 +1,100 @@
+"""keras_compat knows the backend as Keras reads it, without importing TensorFlow or Keras to find out (#17)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from initcheck import keras_compat as kc
+
+
+def _home_with(tmp_path, config) -> str:
+    folder = tmp_path / ".keras"
+    folder.mkdir()
+    (folder / "keras.json").write_text(config if isinstance(config, str) else json.dumps(config))
+    return str(tmp_path)
+
+
+def test_default_is_tensorflow(tmp_path):
+    assert kc.backend_from({}, keras_api="3", home=str(tmp_path)) == "tensorflow"
+
+
+def test_environment_variable(tmp_path):
+    assert kc.backend_from({"KERAS_BACKEND": "jax"}, keras_api="3", home=str(tmp_path)) == "jax"
+    # An empty variable is ignored, as Keras ignores it.
+    assert kc.backend_from({"KERAS_BACKEND": ""}, keras_api="3", home=str(tmp_path)) == "tensorflow"
+
+
+def test_keras_json_then_environment(tmp_path):
+    home = _home_with(tmp_path, {"backend": "torch", "floatx": "float32"})
+    assert kc.backend_from({}, keras_api="3", home=home) == "torch"
+    assert kc.backend_from({"KERAS_BACKEND": "jax"}, keras_api="3", home=home) == "jax"
+
+
+def test_keras_home_and_unreadable_json(tmp_path):
+    folder = tmp_path / "kh"
+    folder.mkdir()
+    (folder / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    assert kc.backend_from({"KERAS_HOME": str(folder)}, keras_api="3", home=str(tmp_path)) == "jax"
+    home = _home_with(tmp_path, "{not json")
+    assert kc.backend_from({}, keras_api="3", home=home) == "tensorflow"
+
+
+def test_keras_2_is_always_tensorflow(tmp_path):
+    home = _home_with(tmp_path, {"backend": "jax"})
+    assert kc.backend_from({"KERAS_BACKEND": "torch"}, keras_api="2", home=home) == "tensorflow"
+
+
+def _probe(env_backend: str, code: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KERAS_BACKEND=env_backend)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+
+def test_backend_imports_nothing_heavy():
+    code = ("import sys, initcheck.keras_compat as kc; b = kc.backend(); "
+            "print(b, sorted(m for m in ('tensorflow', 'keras', 'tf_keras', 'jax', 'torch') if m in sys.modules))")
+    out = _probe("jax", code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] in ("jax", "tensorflow")  # tensorflow where Keras 2 is in use
+    assert out.stdout.strip().endswith("[]")
+
+
+def test_tensorflow_only_helper_names_the_backend():
+    code = ("import sys, initcheck.keras_compat as kc\n"
+            "try:\n    kc.tf()\nexcept kc.NotOnBackend as exc:\n    print('raised', exc)\n"
+            "print('tensorflow' in sys.modules)")
+    out = _probe("jax", code)
+    assert out.returncode == 0, out.stderr
+    if kc.versions_from_metadata().get("keras_api") == "2":
+        pytest.skip("Keras 2 has no other backend")
+    assert "raised" in out.stdout and "jax backend" in out.stdout
+    assert out.stdout.strip().endswith("False")
+
+
+def test_versions_record_the_backend():
+    have = kc.versions()
+    assert have["backend"] == kc.backend()
+    if have["backend"] == "tensorflow":
+        assert "tensorflow" in have
+    else:
+        assert "tensorflow" not in have
+    if have["backend"] == "jax":
+        assert "jax" in have and "jaxlib" in have
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("jax"), reason="needs jax installed")
+def test_list_on_jax_imports_no_tensorflow():
+    """`initcheck list` on the JAX backend: the specs load (Keras 3 on JAX), TensorFlow is never imported."""
+    if kc.versions_from_metadata().get("keras_api") == "2":
+        pytest.skip("Keras 2 has no other backend")
+    code = ("import sys, contextlib, io\nfrom initcheck.cli import main\nbuf = io.StringIO()\n"
+            "with contextlib.redirect_stdout(buf):\n    rc = main(['list', '--select', 'keras>GlorotUniform,keras>SGD'])\n"
+            "print(rc, 'tensorflow' in sys.modules, buf.getvalue().count('checks:'))")
+    out = _probe("jax", code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rc, tf_loaded, listed = out.stdout.strip().splitlines()[-1].split()
+    assert (rc, tf_loaded, listed) == ("0", "False", "2")
