@@ -84,16 +84,10 @@ def item_seed(seed: int, item_id: str) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(item_id.encode("utf-8"))) % 2 ** 32
 def default_timeout() -> float:
     """:data:`DEFAULT_TIMEOUT` unless ``INITCHECK_TIMEOUT`` says otherwise (0 disables the limit)."""
-    text = os.environ.get(ENV_TIMEOUT, "").strip()
-    if not text:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{ENV_TIMEOUT} must be a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"{ENV_TIMEOUT} must be >= 0 (0: no limit), got {value}")
-    return value
+    from .env_settings import env_number
+
+    return env_number(ENV_TIMEOUT, float, DEFAULT_TIMEOUT, minimum=0.0,
+                      what="a number of seconds >= 0 (0: no limit)")
 
 
 class CheckTimeout(BaseException):

@@ -91,14 +91,10 @@ def default_jobs() -> int:
 
     A value that is not a positive integer is a ``ValueError`` naming the variable.
     """
-    text = os.environ.get(ENV_JOBS, "").strip()
-    if text:
-        try:
-            jobs = int(text)
-        except ValueError:
-            raise ValueError(f"{ENV_JOBS} must be a positive integer, got {text!r}") from None
-        if jobs < 1:
-            raise ValueError(f"{ENV_JOBS} must be a positive integer, got {text!r}")
+    from .env_settings import env_number
+
+    jobs = env_number(ENV_JOBS, int, 0, minimum=1, what="a positive integer")
+    if jobs:
         return jobs
     try:
         return max(1, len(os.sched_getaffinity(0)))

@@ -138,14 +138,9 @@ PLANNED_PAIRINGS: int = 64      #: sub-assertions the dependence plan is sized f
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number; set it to a rate such as 1e-6") from None
-    return value
+    from .env_settings import env_number
+
+    return env_number(name, float, default, what="a rate such as 1e-6")
 
 
 def _check_rate(name: str, value: float) -> float:
