@@ -27,7 +27,6 @@ module imports neither TensorFlow nor NumPy.
 from __future__ import annotations
 
 import os
-import queue
 import signal
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
@@ -38,7 +37,7 @@ __all__ = ["Reported", "RunOptions", "Event", "reported", "worker_threads", "run
 #: Environment variable giving the default number of worker processes of ``initcheck check``.
 ENV_JOBS = "INITCHECK_JOBS"
 
-#: Seconds the parent waits on its workers' queue before it looks whether one of them died.
+#: Seconds the parent waits on its workers' pipes at a time (between two waits it hears Ctrl-C).
 _POLL = 0.5
 
 
@@ -169,7 +168,11 @@ def _watch_parent() -> None:
 
 
 def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
-    """A worker's life: load the registry once, then run each spec handed to it until told to stop."""
+    """A worker's life: load the registry once, then run each spec handed to it until told to stop.
+
+    ``results`` is this worker's own pipe: a ``send`` is written before it returns (a queue's feeder
+    thread would still hold it), so what a worker said before it was killed reaches the parent.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _watch_parent()  # the environment (INITCHECK_SEED, ...) is the parent's: spawn copies it
     for name, value in options.threads.items():  # before TensorFlow starts its thread pools
@@ -183,11 +186,11 @@ def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
         qualname = tasks.get()
         if qualname is None:
             return
-        results.put((os.getpid(), Event("running", qualname)))  # taken: a crash from here on is this spec's
+        results.send(Event("running", qualname))  # taken: a crash from here on is this spec's
         spec = registry.specs[qualname].spec
         items = battery.plan([(qualname, spec)], options.profile, options.checks)
         for event in _spec_events(qualname, items, options):
-            results.put((os.getpid(), event))
+            results.send(event)
 
 
 def _died(running: Event, exitcode: Optional[int], items: Sequence[Any], with_record: bool) -> Reported:
@@ -198,7 +201,8 @@ def _died(running: Event, exitcode: Optional[int], items: Sequence[Any], with_re
     qualname = running.qualname
     check = next((it.check for it in items if it.check.name == running.check), items[0].check)
     replay = f"{reproduce_command(qualname, check.name, None)} --jobs 1"
-    how = f"was killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exited ({exitcode})"
+    how = ("was lost (no worker process left)" if exitcode is None else
+           f"was killed by signal {-exitcode}" if exitcode < 0 else f"exited ({exitcode})")
     where = check.name if running.check else f"{check.name} (or loading its spec)"
     message = (f"the worker process running {where} on {qualname} {how}; the spec's remaining checks did not run "
                f"(a crash in the plugin or in the library under test)\n  reproduce: {replay}")
@@ -217,19 +221,22 @@ def run_in_workers(by_spec: "dict[str, list]", options: RunOptions, jobs: int) -
     ``--maxfail``) stops every worker.
     """
     import multiprocessing
+    from multiprocessing.connection import wait
 
     ctx = multiprocessing.get_context("spawn")
-    tasks, results = ctx.Queue(), ctx.Queue()
+    tasks = ctx.Queue()
     order = sorted(by_spec, key=lambda q: -len(by_spec[q]))
     for qualname in order:
         tasks.put(qualname)
-    workers: dict[int, Any] = {}
-    running: dict[int, Event] = {}  # worker pid -> its last "running" event
+    workers: dict[Any, Any] = {}  # the read end of a worker's pipe -> its process
+    running: dict[Any, Event] = {}  # the read end of a worker's pipe -> its last "running" event
 
     def start() -> None:
-        proc = ctx.Process(target=_worker, args=(tasks, results, options), name="initcheck-worker", daemon=True)
+        reader, writer = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_worker, args=(tasks, writer, options), name="initcheck-worker", daemon=True)
         proc.start()
-        workers[proc.pid] = proc
+        writer.close()  # the worker holds the only write end: its exit is the reader's EOF
+        workers[reader] = proc
 
     remaining = set(order)
     try:
@@ -238,14 +245,21 @@ def run_in_workers(by_spec: "dict[str, list]", options: RunOptions, jobs: int) -
         for _ in workers:
             tasks.put(None)
         while remaining:
-            try:
-                pid, event = results.get(timeout=_POLL)
-            except queue.Empty:
-                for pid, proc in list(workers.items()):
-                    if proc.exitcode is None:
-                        continue
-                    del workers[pid]
-                    last = running.pop(pid, None)
+            if not workers:  # cannot happen while a dead worker is replaced; never leave the run hanging
+                for qualname in sorted(remaining):
+                    last = Event("running", qualname)
+                    yield Event("outcome", qualname, 0, 0, "", _died(last, None, by_spec[qualname],
+                                                                     options.with_records))
+                    yield Event("done", qualname)
+                return
+            for reader in wait(list(workers), timeout=_POLL):
+                try:
+                    event = reader.recv()
+                except EOFError:  # the worker exited: told to stop, or died
+                    proc = workers.pop(reader)
+                    proc.join(timeout=10)
+                    reader.close()
+                    last = running.pop(reader, None)
                     if last is not None and last.qualname in remaining:
                         died = _died(last, proc.exitcode, by_spec[last.qualname], options.with_records)
                         remaining.discard(last.qualname)
@@ -254,15 +268,13 @@ def run_in_workers(by_spec: "dict[str, list]", options: RunOptions, jobs: int) -
                         if remaining:
                             start()
                             tasks.put(None)
-                if not workers and remaining:
-                    raise RuntimeError(f"every worker process exited with specs left to run: {sorted(remaining)}")
-                continue
-            if event.kind == "running":
-                running[pid] = event
-            elif event.kind == "done":
-                running.pop(pid, None)
-                remaining.discard(event.qualname)
-            yield event
+                    continue
+                if event.kind == "running":
+                    running[reader] = event
+                elif event.kind == "done":
+                    running.pop(reader, None)
+                    remaining.discard(event.qualname)
+                yield event
     finally:
         for proc in workers.values():
             if proc.is_alive():
@@ -271,6 +283,7 @@ def run_in_workers(by_spec: "dict[str, list]", options: RunOptions, jobs: int) -
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.kill()
-        for q in (tasks, results):
-            q.cancel_join_thread()
-            q.close()
+        for reader in workers:
+            reader.close()
+        tasks.cancel_join_thread()
+        tasks.close()
