@@ -88,6 +88,8 @@ _MOVED: dict[str, tuple[str, ...]] = {
     "initcheck.tasks.landscapes": ("initcheck.convergence.tasks.landscapes",),
     "initcheck.tasks.learning": ("initcheck.convergence.tasks.learning",),
     "initcheck.tasks.recipes": ("initcheck.convergence.tasks.recipes",),
+    # one module per name: the convergence command is no second ``cli`` beside initcheck/cli.py
+    "initcheck.convergence.cli": ("initcheck.convergence.command",),
 }
 
 #: Old spelling -> new spelling of names that were renamed when they moved.

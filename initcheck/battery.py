@@ -84,7 +84,7 @@ def item_seed(seed: int, item_id: str) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(item_id.encode("utf-8"))) % 2 ** 32
 def default_timeout() -> float:
     """:data:`DEFAULT_TIMEOUT` unless ``INITCHECK_TIMEOUT`` says otherwise (0 disables the limit)."""
-    from .env_settings import env_number
+    from .stats import env_number
 
     return env_number(ENV_TIMEOUT, float, DEFAULT_TIMEOUT, minimum=0.0,
                       what="a number of seconds >= 0 (0: no limit)")

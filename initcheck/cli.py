@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_findings(sub)
     conv = sub.add_parser("convergence", help="initializer x optimizer x task success rates (the convergence matrix)")
-    from .convergence.cli import add_arguments as _conv_args
+    from .convergence.command import add_arguments as _conv_args
 
     _conv_args(conv)
     return parser
@@ -377,7 +377,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 def _requested_jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Worker processes asked for: ``--jobs``, else ``INITCHECK_JOBS``, else the usable CPUs (bad values: usage)."""
-    from .parallel import default_jobs
+    from .execution.workers import default_jobs
 
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -390,7 +390,7 @@ def _requested_jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 def _events(args: argparse.Namespace, by_spec: "OrderedDict[str, list]", profile: str, case: Optional[dict],
             timeout: float, with_records: bool) -> Any:
     """The run's events: in this process (one job), or from worker processes."""
-    from .parallel import RunOptions, run_in_process, run_in_workers, worker_threads
+    from .execution.workers import RunOptions, run_in_process, run_in_workers, worker_threads
     from .registry import parse_patterns
 
     kinds = ("initializer", "optimizer") if args.kind == "all" else (args.kind,)
@@ -460,7 +460,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         return run(args)
     if args.command == "convergence":
-        from .convergence.cli import run as _run_convergence
+        from .convergence.command import run as _run_convergence
 
         return _run_convergence(args)
     if args.command == "findings":

@@ -59,12 +59,13 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 import numpy as np
 from scipy import stats as _st
 
 __all__ = [
+    "env_number",
     "Budget",
     "configure",
     "budget",
@@ -137,9 +138,30 @@ PAIR_CORRELATION: float = 0.01  #: correlation between designed partners (on hal
 PLANNED_PAIRINGS: int = 64      #: sub-assertions the dependence plan is sized for (2 statistics x 32 pairings)
 
 
-def _env_float(name: str, default: float) -> float:
-    from .env_settings import env_number
+N = TypeVar("N", int, float)
 
+
+def env_number(name: str, parse: Callable[[str], N], default: N, *, minimum: Optional[N] = None,
+               what: str = "a number") -> N:
+    """``parse(os.environ[name])`` (``int`` or ``float``), or ``default`` when it is unset or blank.
+
+    The one reader of every ``INITCHECK_*`` number (the time limit, the number of jobs, the error
+    budget's rates): a value that does not parse, or is below ``minimum`` (inclusive), is a
+    ``ValueError`` that names the variable and says what it must be (``what``).
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = parse(text)
+    except ValueError:
+        raise ValueError(f"{name} must be {what}, got {text!r}") from None
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be {what}, got {text!r}")
+    return value
+
+
+def _env_float(name: str, default: float) -> float:
     return env_number(name, float, default, what="a rate such as 1e-6")
 
 

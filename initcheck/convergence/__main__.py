@@ -1,5 +1,5 @@
 """``python -m initcheck.convergence`` (same as ``initcheck convergence``)."""
 
-from .cli import main
+from .command import main
 
 raise SystemExit(main())

@@ -65,6 +65,8 @@ MOVED = [
      {"get_task": "get_task", "builtin_tasks": "builtin_tasks"}, "initcheck.convergence.tasks"),
     ("import initcheck.tasks.recipes as old", "import initcheck.convergence.tasks.recipes as new",
      {"RECIPES": "RECIPES", "verify_recipe": "verify_recipe"}, "initcheck.convergence.tasks.recipes"),
+    ("import initcheck.convergence.cli as old", "import initcheck.convergence.command as new",
+     {"main": "main", "add_arguments": "add_arguments"}, "initcheck.convergence.command"),
     ("from initcheck.convergence import cp_interval as old_cp_interval; import initcheck.convergence as old",
      "import initcheck.stats as new", {"cp_interval": "cp_interval"}, "initcheck.stats.cp_interval"),
     ("from initcheck.convergence import matrix as old_matrix; import initcheck.convergence as old",

@@ -90,7 +90,7 @@ def default_jobs() -> int:
 
     A value that is not a positive integer is a ``ValueError`` naming the variable.
     """
-    from .env_settings import env_number
+    from ..stats import env_number
 
     jobs = env_number(ENV_JOBS, int, 0, minimum=1, what="a positive integer")
     if jobs:
@@ -121,8 +121,8 @@ def reported(outcome: Any, with_record: bool) -> Reported:
     """A battery :class:`~initcheck.battery.Outcome` as the command reports it."""
     record = None
     if with_record:
-        from .battery import expected_failure_for
-        from .reports.results import outcome_record
+        from ..battery import expected_failure_for
+        from ..reports.results import outcome_record
 
         xf = expected_failure_for(outcome.item) if outcome.status in ("xfailed", "xpassed") else None
         record = outcome_record(outcome.item.qualname, outcome.item.check, outcome.status, outcome.seconds,
@@ -133,7 +133,7 @@ def reported(outcome: Any, with_record: bool) -> Reported:
 
 
 def _spec_events(qualname: str, items: Sequence[Any], options: RunOptions) -> Iterator[Event]:
-    from . import battery
+    from .. import battery
 
     for k, item in enumerate(items, 1):
         yield Event("running", qualname, k, len(items), item.check.name)
@@ -177,7 +177,7 @@ def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
     _watch_parent()  # the environment (INITCHECK_SEED, ...) is the parent's: spawn copies it
     for name, value in options.threads.items():  # before TensorFlow starts its thread pools
         os.environ.setdefault(name, value)
-    from . import battery
+    from .. import battery
 
     battery.reset_run_state()
     battery.apply_budget(options.false_fail, options.false_pass)
@@ -195,8 +195,8 @@ def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
 
 def _died(running: Event, exitcode: Optional[int], items: Sequence[Any], with_record: bool) -> Reported:
     """The outcome of a spec whose worker died: an error on the check it was running (else its first check)."""
-    from .battery import reproduce_command
-    from .reports.results import outcome_record
+    from ..battery import reproduce_command
+    from ..reports.results import outcome_record
 
     qualname = running.qualname
     check = next((it.check for it in items if it.check.name == running.check), items[0].check)
