@@ -41,6 +41,17 @@ PLUGINS = {
                 os.kill(os.getpid(), signal.SIGKILL)
             return init
         SPEC = dataclasses.replace(QUICK, name='Dies', factory=dies)""", "e_dies:SPEC"),
+    # writes the thread settings its worker process sees (one line per call) to $THREADS_OUT
+    "f-threads": ("f_threads", """
+        import dataclasses, json, os
+        def threads(seed):
+            def init(shape, dtype=None):
+                names = ('TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'OMP_NUM_THREADS')
+                with open(os.environ['THREADS_OUT'], 'a') as fh:
+                    fh.write(json.dumps({n: os.environ.get(n) for n in names}) + chr(10))
+                return np.full(tuple(shape), 0.5, dtype=dtype_name(dtype))
+            return init
+        SPEC = dataclasses.replace(QUICK, name='Threads', factory=threads)""", "f_threads:SPEC"),
     "z-hangs": ("z_hangs", """
         import dataclasses
         def sleepy(seed):
@@ -93,6 +104,36 @@ def test_a_worker_that_dies_is_one_error_and_the_run_goes_on(site, tmp_path):
     assert "--jobs 1" in dead[0]["reproduce"]
     for spec in ("b-good>Half", "c-good>Half2"):  # both ran to the end, one of them after the death
         assert {s for sp, _, s in seen if sp == spec} == {"passed"}
+
+
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
+
+@pytest.mark.parametrize("cpus, jobs, each", [(2, 1, "2"), (2, 2, "1"), (8, 2, "4"), (8, 3, "2"), (2, 5, "1"),
+                                              (1, 1, "1")])
+def test_worker_threads_share_the_usable_cpus(monkeypatch, cpus, jobs, each):
+    from initcheck.execution import workers
+
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+    assert workers.worker_threads(jobs) == dict.fromkeys(THREAD_VARIABLES, each)
+
+
+def _seen_threads(site, out, monkeypatch, env):
+    """What the worker running f-threads saw (two specs, so two workers really start)."""
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    result = run_cli(["check", "--select", "f-threads,b-good", "--jobs", "2"], site=site, timeout=600,
+                     env={"THREADS_OUT": str(out), **env})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [json.loads(line) for line in set(out.read_text().splitlines())]
+
+
+def test_workers_run_with_their_share_of_the_cpus_unless_the_user_set_it(site, tmp_path, monkeypatch):
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    each = str(max(1, cpus // 2))
+    assert _seen_threads(site, tmp_path / "default.jsonl", monkeypatch, {}) == [dict.fromkeys(THREAD_VARIABLES, each)]
+    user = {"TF_NUM_INTRAOP_THREADS": "3", "OMP_NUM_THREADS": "5"}  # the user's values win, the rest is shared
+    assert _seen_threads(site, tmp_path / "user.jsonl", monkeypatch, user) == [{**user, "TF_NUM_INTEROP_THREADS": each}]
 
 
 def _children(pid: int) -> set[int]:
