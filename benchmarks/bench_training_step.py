@@ -31,6 +31,10 @@ import pytest
 import models as M
 from initcheck import keras_compat as kc
 
+pytestmark = pytest.mark.skipif(kc.backend() != "tensorflow",
+                                reason="TensorFlow's steps (tf.GradientTape, tf.function, XLA); the other backends' "
+                                       "are in bench_backend_step.py")
+
 #: Optimizers timed in every mode and on every model in the default matrix.
 CORE_OPTIMIZERS = ("SGD", "Adam")
 #: Batches per epoch in the fit-versus-loop comparison.

@@ -63,7 +63,7 @@ def _xla_probe(tf: Any) -> str:
 
 
 def initcheck_machine_info() -> dict:
-    """TensorFlow/Keras versions, Keras API, CPU model, cores, threads, XLA, load, duration.
+    """Backend, TensorFlow/Keras versions, Keras API, CPU model, cores, threads, XLA, load, duration.
 
     The load averages matter on a shared machine: a run at load 10 on two
     cores times the scheduler as much as the code.
@@ -73,24 +73,31 @@ def initcheck_machine_info() -> dict:
     """
     from initcheck import keras_compat as kc
 
-    tf = kc.tf()
     vers = dict(kc.versions())
-    return {
-        "tensorflow": vers["tensorflow"],
+    backend = kc.backend()
+    info = {
+        "backend": backend,
+        "tensorflow": vers.get("tensorflow"),
         "keras": vers["keras"],
         "keras_api": vers["keras_api"],
         "tf_use_legacy_keras": os.environ.get("TF_USE_LEGACY_KERAS", ""),
         "cpu_model": _cpu_model(),
         "logical_cpus": os.cpu_count(),
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "intra_op_threads": None,  # TensorFlow's pools: read below when it is the backend
+        "inter_op_threads": None,
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS", ""),
-        "xla_cpu": _xla_probe(tf),
+        "xla_cpu": "not probed (TensorFlow's XLA; the backend is not tensorflow)",
         "loadavg_at_start": _LOAD_AT_START,
         "loadavg_at_end": _loadavg(),
         "session_seconds": round(time.time() - _SESSION_START, 1),
         "full_matrix": os.environ.get("INITCHECK_BENCH_FULL", "") == "1",
     }
+    if backend == "tensorflow":
+        tf = kc.tf()
+        info.update(intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+                    inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(), xla_cpu=_xla_probe(tf))
+    info.update({lib: v for lib, v in vers.items() if lib in ("jax", "jaxlib", "torch")})  # the backend's own
+    return info
 
 
 #: Benchmarks skipped in this session, with their reasons (e.g. "XLA unavailable: ...").

@@ -35,6 +35,13 @@ from typing import Any, Iterable, Optional
 __all__ = ["compute", "markdown", "main", "STATISTICS"]
 
 STATISTICS = ("min", "median", "mean")
+#: Every training-step mode a table can show, with its title: TensorFlow's, then the other backends'.
+MODE_TITLES: tuple[tuple[str, str], ...] = (
+    ("function", "tf.function"), ("eager", "eager"), ("xla", "tf.function(jit_compile=True)"),
+    ("jax-jit", "JAX, jax.jit"), ("jax-eager", "JAX, eager"),
+    ("torch-compile", "PyTorch, torch.compile"), ("torch-eager", "PyTorch, eager"))
+#: A non-TensorFlow backend's compiled mode -> its eager mode (the "compiled ÷ eager" table).
+COMPILED_MODES: dict[str, str] = {"jax-jit": "jax-eager", "torch-compile": "torch-eager"}
 MODEL_ORDER = ("mlp64", "mlp128", "cnn")
 
 
@@ -83,6 +90,7 @@ def compute(doc: dict, stat: str = "min") -> dict:
     over_raw: dict[str, dict[str, dict[str, float]]] = {}
     xla_over_fn: dict[str, dict[str, float]] = {}
     eager_over_fn: dict[str, dict[str, float]] = {}
+    compiled_over_eager: dict[str, dict[str, dict[str, float]]] = {}
     step_ms: dict[str, dict[str, dict[str, float]]] = {}
     for (mode, mb, opt), t in steps.items():
         step_ms.setdefault(mode, {}).setdefault(opt, {})[mb] = t * 1e3
@@ -95,6 +103,9 @@ def compute(doc: dict, stat: str = "min") -> dict:
             xla_over_fn.setdefault(opt, {})[mb] = _ratio(info, "paired_over_function", t, fn)
         if fn and mode == "eager":
             eager_over_fn.setdefault(opt, {})[mb] = t / fn
+        eager = steps.get((COMPILED_MODES[mode], mb, opt)) if mode in COMPILED_MODES else None
+        if eager:
+            compiled_over_eager.setdefault(mode, {}).setdefault(opt, {})[mb] = t / eager
 
     fit_infos = {_mb(i): i for i, _ in _index(doc, "fit_epoch", stat)}
     fits = {_mb(i): t for i, t in _index(doc, "fit_epoch", stat)}
@@ -127,7 +138,7 @@ def compute(doc: dict, stat: str = "min") -> dict:
             "seconds": t, "checks": len(info.get("checks", [])), "statuses": info.get("statuses", {})}
 
     return {"statistic": stat, "optimizer_over_raw": over_raw, "xla_over_function": xla_over_fn,
-            "eager_over_function": eager_over_fn, "fit_over_loop": fit_over_loop, "step_ms": step_ms,
+            "eager_over_function": eager_over_fn, "compiled_over_eager": compiled_over_eager, "fit_over_loop": fit_over_loop, "step_ms": step_ms,
             "init_sampling": sampling, "gate_seconds": gate}
 
 
@@ -161,6 +172,8 @@ def headline(ratios: dict) -> dict:
     out = {}
     for mode, rows in ratios["optimizer_over_raw"].items():
         out[f"optimizer/raw ({mode}), geomean"] = _geomean(flat(rows))
+    for mode, rows in ratios.get("compiled_over_eager", {}).items():
+        out[f"{mode}/{COMPILED_MODES[mode]}, geomean"] = _geomean(flat(rows))
     out["xla/tf.function, geomean"] = _geomean(flat(ratios["xla_over_function"]))
     out["eager/tf.function, geomean"] = _geomean(flat(ratios["eager_over_function"]))
     out["fit/custom loop, geomean"] = _geomean([r["ratio"] for r in ratios["fit_over_loop"].values()])
@@ -174,22 +187,28 @@ def markdown(doc: dict, stat: str = "min") -> str:
     r = compute(doc, stat)
     mi = doc.get("machine_info", {})
     ic = mi.get("initcheck", {})
+    backend = ic.get("backend", "tensorflow")
+    if backend == "tensorflow":
+        runtime = (f"TensorFlow {ic.get('tensorflow', '?')}, Keras {ic.get('keras', '?')} (Keras "
+                   f"{ic.get('keras_api', '?')} API); CPU {ic.get('cpu_model', mi.get('cpu', {}).get('brand_raw', '?'))}, "
+                   f"{ic.get('logical_cpus', '?')} logical cores, TF intra/inter-op threads "
+                   f"{ic.get('intra_op_threads', '?')}/{ic.get('inter_op_threads', '?')} (0 = TF default); "
+                   f"XLA on CPU: {ic.get('xla_cpu', '?')}")
+    else:
+        runtime = (f"backend {backend}" + "".join(f" ({lib} {ic[lib]})" for lib in ("jax", "torch") if ic.get(lib))
+                   + f"; TensorFlow {ic.get('tensorflow') or 'not in use'}, Keras {ic.get('keras', '?')}; CPU "
+                   f"{ic.get('cpu_model', '?')}, {ic.get('logical_cpus', '?')} logical cores")
     lines = [
-        f"Run of {doc.get('datetime', '?')[:19]} UTC; TensorFlow {ic.get('tensorflow', '?')}, "
-        f"Keras {ic.get('keras', '?')} (Keras {ic.get('keras_api', '?')} API); "
-        f"CPU {ic.get('cpu_model', mi.get('cpu', {}).get('brand_raw', '?'))}, {ic.get('logical_cpus', '?')} logical "
-        f"cores, TF intra/inter-op threads {ic.get('intra_op_threads', '?')}/{ic.get('inter_op_threads', '?')} "
-        f"(0 = TF default); XLA on CPU: {ic.get('xla_cpu', '?')}; load average at start "
-        f"{ic.get('loadavg_at_start', '?')}, at end {ic.get('loadavg_at_end', '?')}; "
-        f"statistic: {stat} over rounds.",
+        f"Run of {doc.get('datetime', '?')[:19]} UTC; {runtime}; load average at start "
+        f"{ic.get('loadavg_at_start', '?')}, at end {ic.get('loadavg_at_end', '?')}; statistic: {stat} over rounds.",
         "",
         "### Headline (geometric means over the cells below)",
         "",
         "| ratio | value |",
         "|---|---|",
     ]
-    lines += [f"| {k} | {_fmt(v)} |" for k, v in headline(r).items()]
-    for mode, title in (("function", "tf.function"), ("eager", "eager"), ("xla", "tf.function(jit_compile=True)")):
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in headline(r).items() if v is not None]
+    for mode, title in MODE_TITLES:
         if mode in r["optimizer_over_raw"]:
             lines += ["", f"### Optimizer step ÷ raw SGD step, {title}", ""]
             lines += _table(r["optimizer_over_raw"][mode], "optimizer")
@@ -199,6 +218,9 @@ def markdown(doc: dict, stat: str = "min") -> str:
     if r["eager_over_function"]:
         lines += ["", "### Eager ÷ tf.function, same step", ""]
         lines += _table(r["eager_over_function"], "step")
+    for mode, rows in r["compiled_over_eager"].items():
+        lines += ["", f"### {dict(MODE_TITLES)[mode]} ÷ {dict(MODE_TITLES)[COMPILED_MODES[mode]]}, same step", ""]
+        lines += _table(rows, "step", 3)
     if r["fit_over_loop"]:
         lines += ["", "### Keras fit ÷ custom tf.function loop (SGD, one epoch of the same batches)", "",
                   "| model | fit (ms) | custom loop (ms) | fit ÷ loop |", "|---|---|---|---|"]
