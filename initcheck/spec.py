@@ -409,7 +409,8 @@ OPTIMIZER_TAGS: Mapping[str, str] = {
     "clipping": "clipnorm, clipvalue and global_clipnorm",
     "lr_callable": "learning rate may be a zero-argument callable",
     "lr_schedule": "learning rate may be a LearningRateSchedule",
-    "checkpoint": "state saves and restores with tf.train.Checkpoint",
+    "checkpoint": ("state saves and restores: with tf.train.Checkpoint (TensorFlow), and with a compiled model's "
+                   "save_weights / load_weights (.weights.h5, every Keras 3 backend)"),
     "distributed": "runs under tf.distribute.MirroredStrategy",
     "config": "get_config/from_config round trip",
     "defaults": "documented defaults are listed in ``defaults``",

@@ -249,6 +249,7 @@ OPTIMIZER_BUGS = (
     ("check_weight_decay", "decay_unscaled", "SGD decaying weights without the learning rate"),
     ("check_sparse_matches_dense", "sparse_sorted", "SGD sorting sparse indices but not their values"),
     ("check_checkpoint_resume", "hidden_step", "Adam counting steps in an untracked variable"),
+    ("check_weights_file_resume", "hidden_step", "Adam counting steps in an untracked variable"),
     ("check_clipping", "momentum_twice", "SGD applying momentum twice"),
     ("check_learning_rate_forms", "momentum_twice", "SGD applying momentum twice"),
     ("check_ema", "momentum_twice", "SGD applying momentum twice"),

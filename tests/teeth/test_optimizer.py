@@ -57,7 +57,8 @@ def test_wrong_optimizer_is_caught(check, spec_name, cls_fn, bug, fixed, request
     _passes(spec_name, check, case)  # the control: the correct optimizer passes the same case
 
 
-@pytest.mark.parametrize("check", ["check_trajectory_matches_reference", "check_checkpoint_resume"])
+@pytest.mark.parametrize("check", ["check_trajectory_matches_reference", "check_checkpoint_resume",
+                                   "check_weights_file_resume"])
 def test_correct_subclass_passes(check):
     """The same subclass with no bug passes: the failures above come from the bugs, not the subclassing."""
     needs_capability(check, "Adam")

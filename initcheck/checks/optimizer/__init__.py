@@ -9,12 +9,14 @@
   points (lr 0, zero gradients), element-wise coupling, descent;
 * :mod:`.modes` -- every mode: sparse, clipping, learning-rate forms, weight
   decay, EMA, accumulation, loss scaling, checkpoint resume, MirroredStrategy,
-  config round trip.
+  config round trip;
+* :mod:`.saving` -- resume through Keras's own weights file (every Keras 3
+  backend).
 """
 
 from __future__ import annotations
 
-from . import contract, modes, rules  # noqa: F401 - registers the checks
+from . import contract, modes, rules, saving  # noqa: F401 - registers the checks
 from .runner import (C_ULPS, PERTURB_ULPS, SPREAD_FACTOR, KerasRun, Reference, Tolerances, compare_to_reference,
                      expect_reference, gradient_sequence, heuristic_tolerance, initial_weights, reference,
                      reference_trace, run_keras, tolerance)

@@ -22,7 +22,7 @@ __all__ = [
     "check_sparse_matches_dense", "check_clipping", "check_learning_rate_forms", "check_weight_decay", "check_ema",
     "check_accumulation_matches_mean_step", "check_loss_scaling", "check_checkpoint_resume",
     "check_mirrored_strategy", "check_config_round_trip", "rejected_clip_combinations", "allowed_clip_combinations",
-    "assert_clip_combinations",
+    "assert_clip_combinations", "resume_learning_rate",
 ]
 
 
@@ -400,6 +400,17 @@ def _ck_cases(spec: Any) -> Any:
                                                  "decay_rate": st.sampled_from([0.5, 0.9]).map(float32_exact)})
 
 
+def resume_learning_rate(spec: Any, case: dict) -> Any:
+    """A resume case's learning rate: a fresh exponential schedule (state that must survive) where the spec
+    takes schedules, else the case's constant."""
+    from ... import keras_compat as kc
+
+    if spec.has("lr_schedule"):
+        return kc.learning_rate_schedule("exponential", float(case["lr"]), decay_steps=2,
+                                         decay_rate=case["decay_rate"])
+    return case["lr"]
+
+
 @register_check(kind="optimizer", family="optimizer", applies=has("checkpoint"), strategy=_ck_cases, examples=3,
                 needs=("tf_checkpoint",))
 def check_checkpoint_resume(spec: Any, case: dict) -> Evidence:
@@ -410,10 +421,7 @@ def check_checkpoint_resume(spec: Any, case: dict) -> Evidence:
     split = int(case["split"])
 
     def schedule() -> Any:
-        if spec.has("lr_schedule"):
-            return kc.learning_rate_schedule("exponential", float(case["lr"]), decay_steps=2,
-                                             decay_rate=case["decay_rate"])
-        return case["lr"]
+        return resume_learning_rate(spec, case)
 
     whole = run_keras(spec, case, grads, learning_rate=schedule())
     first = run_keras(spec, case, grads[:split], learning_rate=schedule())
