@@ -52,6 +52,10 @@ __all__ = [
     "NotOnBackend",
     "CAPABILITIES",
     "capability_missing",
+    "dtype_missing",
+    "case_missing",
+    "DTYPE_CAPABILITIES",
+    "x64_enabled",
 ]
 
 
@@ -144,7 +148,40 @@ CAPABILITIES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "tf_checkpoint": ("tf.train.Checkpoint save and restore of optimizer state", ("tensorflow",)),
     "tf_function": ("tf.function graphs and XLA (jit_compile)", ("tensorflow",)),
     "tf_keras": ("Keras 2 (tf.keras, tf_keras)", ("tensorflow",)),
+    "float64": ("64-bit floats; JAX truncates float64 to float32 unless JAX_ENABLE_X64=1",
+                ("tensorflow", "jax", "torch")),
 }
+
+
+#: The capability a case in a dtype needs (:func:`dtype_missing`); dtypes not listed need none.
+DTYPE_CAPABILITIES: Mapping[str, str] = {"float64": "float64"}
+
+
+def x64_enabled() -> bool:
+    """Whether JAX's 64-bit types are on in this process (``jax_enable_x64``).
+
+    Read from JAX's own config once JAX is imported (``JAX_ENABLE_X64`` and
+    ``jax.config.update`` both set it, so a run that enables it either way
+    is seen), else from ``JAX_ENABLE_X64`` as JAX parses it (default off).
+    """
+    import sys
+
+    jax = sys.modules.get("jax")
+    if jax is not None and hasattr(jax, "config"):
+        return bool(jax.config.jax_enable_x64)
+    return os.environ.get("JAX_ENABLE_X64", "").strip().lower() in ("1", "y", "yes", "t", "true", "on")
+
+
+def _float64_holds(name: str) -> bool:
+    return name != "jax" or x64_enabled()
+
+
+#: Capabilities that a backend of their row has only in some runtime configurations: name -> a function
+#: ``backend -> bool`` (True when it holds in this process).  JAX's 64-bit types are off by default (its
+#: ``jax_enable_x64`` flag, set by ``JAX_ENABLE_X64=1``): Keras then hands back float32 for every float64
+#: request -- an initializer's draw and a ``keras.Variable(dtype="float64")`` alike -- so a float64 case
+#: would test float32 values against float64 expectations.
+_RUNTIME_CONDITIONS: Mapping[str, Callable[[str], bool]] = {"float64": _float64_holds}
 
 
 def capability_missing(needs: Any, on: Optional[str] = None) -> Optional[str]:
@@ -160,9 +197,26 @@ def capability_missing(needs: Any, on: Optional[str] = None) -> Optional[str]:
         if cap not in CAPABILITIES:
             raise KeyError(f"unknown capability {cap!r}; known: {sorted(CAPABILITIES)}")
         what, backends = CAPABILITIES[cap]
-        if name not in backends:
+        condition = _RUNTIME_CONDITIONS.get(cap)
+        if name not in backends or (condition is not None and not condition(name)):
             return f"not applicable on {name}: needs {cap} ({what})"
     return None
+
+
+def dtype_missing(dtype: Optional[str], on: Optional[str] = None) -> Optional[str]:
+    """Why a case in ``dtype`` cannot run on backend ``on`` (default :func:`backend`), or ``None``.
+
+    The case-level form of :func:`capability_missing`: a dtype needs the
+    capability :data:`DTYPE_CAPABILITIES` names for it (float64 needs
+    ``float64``, which JAX has only with ``JAX_ENABLE_X64=1``).
+    """
+    cap = DTYPE_CAPABILITIES.get(str(dtype)) if dtype is not None else None
+    return capability_missing((cap,), on) if cap else None
+
+
+def case_missing(case: Mapping[str, Any], on: Optional[str] = None) -> Optional[str]:
+    """Why ``case`` cannot run on backend ``on`` (its ``"dtype"``, :func:`dtype_missing`), or ``None``."""
+    return dtype_missing(case.get("dtype"), on) if isinstance(case, Mapping) else None
 
 
 def _require_tensorflow_backend(what: str) -> None:
