@@ -56,6 +56,10 @@ __all__ = [
     "case_missing",
     "DTYPE_CAPABILITIES",
     "x64_enabled",
+    "vjp",
+    "float64_scope",
+    "float64_ops",
+    "JAX_FLOAT32_OPS",
 ]
 
 
@@ -217,6 +221,82 @@ def dtype_missing(dtype: Optional[str], on: Optional[str] = None) -> Optional[st
 def case_missing(case: Mapping[str, Any], on: Optional[str] = None) -> Optional[str]:
     """Why ``case`` cannot run on backend ``on`` (its ``"dtype"``, :func:`dtype_missing`), or ``None``."""
     return dtype_missing(case.get("dtype"), on) if isinstance(case, Mapping) else None
+
+
+def vjp(fn: Callable[[Any], Any], primal: Any, cotangent: Any) -> Any:
+    """The vector-Jacobian product ``cotangent^T d fn / d primal``, by the backend's own autodiff.
+
+    TensorFlow: ``tf.GradientTape``; JAX: ``jax.vjp``.  Only these two for now
+    (:class:`NotOnBackend` on PyTorch).
+    """
+    name = backend()
+    if name == "tensorflow":
+        t = tf()
+        with t.GradientTape() as tape:
+            tape.watch(primal)
+            out = fn(primal)
+        return tape.gradient(out, primal, output_gradients=cotangent)
+    if name == "jax":
+        import jax
+
+        _, pullback = jax.vjp(fn, primal)
+        return pullback(cotangent)[0]
+    raise NotOnBackend(f"keras_compat.vjp has no implementation for the {name} backend yet")
+
+
+#: ``keras.ops`` that Keras on JAX computes in float32 for a float64 input, whatever ``jax_enable_x64`` says:
+#: its ``result_type`` maps float64 to float32 on JAX (``keras/src/backend/common/dtypes.py``,
+#: ``BIT64_TO_BIT32_DTYPE``, "to be aligned with JAX's default behavior").  Measured with
+#: ``JAX_ENABLE_X64=1`` (docs/data/backends/jax_float64_ops.py): ``ops.tanh`` returns float32, ``ops.mean``
+#: float64 with float32 precision (relative error ~1e-8).  The ops the propagation simulator uses were
+#: each measured; these two are the ones that lose float64.
+JAX_FLOAT32_OPS: tuple[str, ...] = ("tanh", "mean")
+
+
+class _Float64Ops:
+    """``keras.ops`` with :data:`JAX_FLOAT32_OPS` replaced by float64-faithful versions on JAX."""
+
+    def __init__(self, ops: Any, replaced: Mapping[str, Callable]):
+        self._ops, self._replaced = ops, dict(replaced)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._replaced:
+            return self._replaced[name]
+        return getattr(self._ops, name)
+
+
+def float64_ops() -> Any:
+    """``keras.ops`` for code that must compute in float64 (initcheck's instruments, not the code under test).
+
+    On TensorFlow (and PyTorch) ``keras.ops`` itself.  On JAX, the ops of
+    :data:`JAX_FLOAT32_OPS` come from ``jax.numpy`` instead (``tanh``; the
+    mean as a sum over a count), so a float64 computation stays float64.
+    """
+    ops = keras().ops
+    if backend() != "jax":
+        return ops
+    import jax.numpy as jnp
+
+    def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return jnp.mean(jnp.asarray(x), axis=axis, keepdims=keepdims)
+
+    return _Float64Ops(ops, {"tanh": jnp.tanh, "mean": mean})
+
+
+def float64_scope() -> Any:
+    """A context in which the backend computes in float64 (JAX: ``jax.enable_x64(True)``; else nothing to do).
+
+    For initcheck's own instruments (the propagation simulator computes in
+    float64 on every backend), never for the object under test: an
+    initializer is called outside it, as a user's code calls it.
+    """
+    import contextlib
+
+    if backend() == "jax" and not x64_enabled():
+        import jax
+
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
 
 
 def _require_tensorflow_backend(what: str) -> None:
