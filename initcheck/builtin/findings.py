@@ -33,6 +33,7 @@ __all__ = [
     "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "SEEDS_FOLDED", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
     "CLIP_CONFLICT_ACCEPTED", "LR_CALLABLE_GETS_ITERATIONS", "ACCUMULATION_EVERY_CALL", "MIRRORED_NOT_SUMMED",
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
+    "LOSS_SCALE_EAGER_JAX",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
     # the catalogue (`initcheck findings`)
     "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "Finding", "CATALOGUE", "catalogue_entry",
@@ -371,6 +372,22 @@ LOSS_SCALE_SKIP_COUNTS = ExpectedFailure(
               "0.0900001; float64, beta_1=beta_2=0.5, eps=1e-3, lr=0.01, scale 1024, nan at step 2 of 4: "
               "0.105387 vs 0.105552 on the finite gradients alone (keras 3.15.1: iterations stay 1, check passes)"),
     match='weights differ from the reference',
+)
+
+#: check_loss_scaling on JAX: eager ``apply_gradients`` of Keras 3's LossScaleOptimizer raises; inside ``jax.jit``
+#: (``stateless_apply``, as Keras's JAX trainer calls it) and in ``model.fit`` it works (docs/backends.md).
+LOSS_SCALE_EAGER_JAX = ExpectedFailure(
+    backends=("jax",),
+    reason=("Keras 3's LossScaleOptimizer cannot be applied eagerly on the JAX backend: apply_gradients raises "
+            "UnexpectedTracerError from its ops.cond (the inner optimizer assigns its variables inside a traced "
+            "jax.lax.cond branch); model.fit and stateless_apply under jax.jit work"),
+    versions="keras>=3.10",
+    evidence=("LossScaleOptimizer(SGD(0.1), initial_scale=8, dynamic_growth_steps=1000), float32 w=ones(3): eager "
+              "apply_gradients of [1,1,1] raises 'UnexpectedTracerError: Exception encountered when calling "
+              "Cond.call()' on keras 3.15.1 and 3.10.0 with jax 0.10.2 (TensorFlow backend: works); the same "
+              "steps through stateless_apply under jax.jit give w=0.8, scale 8 -> 4 after an inf step, as "
+              "documented; model.fit with it equals plain SGD"),
+    match="UnexpectedTracerError",
 )
 
 NADAM_RESUME = ExpectedFailure(
@@ -714,6 +731,21 @@ CATALOGUE: tuple[Finding, ...] = (
                   "count alone.",
         upstream="not reported (the Keras 3 counterpart https://github.com/keras-team/keras/issues/20878 is about "
                  "the wrapper's own counter)",
+    ),
+    Finding(
+        id="loss-scale-eager-jax", declaration=LOSS_SCALE_EAGER_JAX,
+        summary="Keras 3 LossScaleOptimizer on JAX: eager apply_gradients raises UnexpectedTracerError (jit and "
+                "model.fit work)",
+        objects=("LossScaleOptimizer (Keras 3, JAX backend)",),
+        mechanism="keras/src/optimizers/loss_scale_optimizer.py apply: `ops.cond(finite, handle_finite_grads, "
+                  "handle_non_finite_grads)`; on JAX ops.cond is jax.lax.cond, which traces both branches, and "
+                  "the branches assign the inner optimizer's and the wrapper's variables (stateful), so traced "
+                  "values escape into the variables. Keras's JAX trainer calls stateless_apply inside jax.jit, "
+                  "where the JAX-specific stateless path returns the state instead; a design note in "
+                  "keras-team/keras-core#851 says JAX control flow here needs that path. Keras's "
+                  "LossScaleOptimizer documentation does not say eager use is unsupported on JAX.",
+        upstream="not reported (related: https://github.com/keras-team/keras/issues/19244, LossScaleOptimizer in "
+                 "custom JAX loops undocumented)",
     ),
     Finding(
         id="nadam-resume-keras2", declaration=NADAM_RESUME,
