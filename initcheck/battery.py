@@ -267,8 +267,9 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
     ends the search without shrinking and is raised after it, unless another
     case fails for real.
 
-    A case the backend cannot run (:func:`initcheck.keras_compat.case_missing`:
-    its dtype needs a capability the backend lacks in this process) is not
+    A case the backend cannot run (:meth:`initcheck.checks.Check.case_missing`:
+    its dtype, or ``Check.case_needs``, needs a capability the backend lacks
+    in this process) is not
     run: the search rejects it and draws another, so the check keeps its
     number of runnable cases; the reason of each rejected case is appended
     to ``not_run``.  When no case can run (or the replayed one cannot),
@@ -282,7 +283,7 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
     def once(c: dict) -> None:
         if declared:
             return
-        reason = keras_compat.case_missing(c)
+        reason = check.case_missing(c)
         if reason:
             rejected.append(reason)
             if case is not None or check.strategy is None:

@@ -247,3 +247,31 @@ def test_cli_says_which_cases_did_not_run(monkeypatch, tmp_path, capsys):
     (record,) = json.loads(out.read_text())["outcomes"]
     assert record["status"] == "passed" and "not run (not applicable on" in record["message"]
     assert {e["case"]["dtype"] for e in record["evidence"]} == {"float32"}
+
+
+def test_case_needs_a_capability_beyond_its_dtype(monkeypatch):
+    """check_clipping: a case with a sparse first gradient needs tf_indexed_slices; the dense cases still run."""
+    clipping = all_checks("optimizer")["check_clipping"]
+    sparse = {"sparse_first": True, "shapes": [[3], [2]], "dtype": "float32"}
+    dense = dict(sparse, sparse_first=False)
+    scalar = dict(sparse, shapes=[[], [2]])  # a scalar first variable has no rows: no IndexedSlices step
+    assert clipping.case_missing(sparse) is None or kc.backend() != "tensorflow"
+    monkeypatch.setitem(kc.CAPABILITIES, "tf_indexed_slices", ("sparse gradients as tf.IndexedSlices", ("nowhere",)))
+    assert clipping.case_missing(sparse).startswith("not applicable on") and "tf_indexed_slices" in \
+        clipping.case_missing(sparse)
+    assert clipping.case_missing(dense) is None and clipping.case_missing(scalar) is None
+
+    calls: list = []
+    from hypothesis import strategies as st
+
+    def func(spec, case):
+        calls.append(case)
+        return Evidence(check="check_fake_sparse", spec="s", passed=True, message="ran")
+
+    fake = Check(name="check_fake_sparse", func=func, kind="optimizer", family="optimizer",
+                 applies=lambda spec: True, examples=8,
+                 strategy=lambda spec: st.fixed_dictionaries({"sparse": st.booleans(), "seed": st.integers(0, 99)}),
+                 case_needs=lambda case: ("tf_indexed_slices",) if case["sparse"] else ())
+    outcome = run_one(Item("fake>spec", object(), fake), timeout=0, check_dependencies=False)
+    assert outcome.status == "passed" and len(calls) == 8 and not any(c["sparse"] for c in calls)
+    assert "not run (not applicable on" in outcome.message and "tf_indexed_slices" in outcome.message
