@@ -33,7 +33,7 @@ __all__ = [
     "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "SEEDS_FOLDED", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
     "CLIP_CONFLICT_ACCEPTED", "LR_CALLABLE_GETS_ITERATIONS", "ACCUMULATION_EVERY_CALL", "MIRRORED_NOT_SUMMED",
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
-    "LOSS_SCALE_EAGER_JAX",
+    "LOSS_SCALE_EAGER_JAX", "JAX_BF16_NORMAL_128_VALUES",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
     # the catalogue (`initcheck findings`)
     "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "Finding", "CATALOGUE", "catalogue_entry",
@@ -144,6 +144,23 @@ BF16_UNIFORM_128_VALUES = ExpectedFailure(
     evidence="RandomUniform(-0.05, 0.05)((1000, 1000), dtype='bfloat16') has 128 distinct values; the DKWM "
              "distance to the rounded law is 0.0097 > threshold 0.0050 at n = 1343488 (GlorotUniform, HeUniform, "
              "LecunUniform; Keras 3.15.1 and tf_keras 2.21 alike); float16 (1024 values) stays within the envelope",
+    match='dkwm_rounded_law_bfloat16',
+)
+
+
+#: check_low_precision on JAX, the normal families: JAX draws a bfloat16 normal or truncated normal by inverting
+#: the CDF of a bfloat16 uniform (``jax.random.normal`` / ``truncated_normal``: ``erf_inv`` of ``uniform(..., dtype)``),
+#: and that uniform has 7 random mantissa bits, so the draw takes 128 values (docs/backends.md).
+JAX_BF16_NORMAL_128_VALUES = ExpectedFailure(
+    backends=("jax",),
+    reason="on JAX, bfloat16 normal and truncated-normal draws take only 128 distinct values: JAX inverts the "
+           "CDF of a bfloat16 uniform (7 random mantissa bits) instead of rounding a finer draw to bfloat16",
+    versions="keras>=3.10",
+    evidence="HeNormal(seed=1)((1024, 1312), dtype='bfloat16') on JAX 0.10.2: 128 distinct values, Kolmogorov "
+             "distance 0.0094 from the truncated normal rounded to bfloat16 (the float32 draw rounded: 0.0006, "
+             "3404 values; TensorFlow's bfloat16 draw: 0.0012, 2942 values); RandomNormal, TruncatedNormal and "
+             "untruncated VarianceScaling alike, keras 3.15.1 and 3.10.0; check_low_precision on keras>HeNormal: "
+             "DKWM 0.0095 > threshold 0.0041 at n = 1343488",
     match='dkwm_rounded_law_bfloat16',
 )
 
@@ -263,6 +280,8 @@ def initializer_findings(mode: Optional[str], distribution: str) -> dict:
     if distribution == "uniform":
         found["check_low_precision"] = BF16_UNIFORM_128_VALUES
         found["check_support"] = FLOAT64_UNIFORM_LIMIT_FLOAT32
+    else:  # the normal families: JAX only
+        found["check_low_precision"] = JAX_BF16_NORMAL_128_VALUES
     return found
 
 
@@ -599,6 +618,19 @@ CATALOGUE: tuple[Finding, ...] = (
                   "TensorFlow's kernel builds a bfloat16 in [1, 2) from 7 random mantissa bits and subtracts 1 "
                   "(tensorflow/core/lib/random/random_distributions.h, the uint16 -> bfloat16 helper), then scales "
                   "by (maxval - minval): 2^7 = 128 values.",
+        upstream="not reported",
+    ),
+    Finding(
+        id="jax-bf16-normal-128-values", declaration=JAX_BF16_NORMAL_128_VALUES,
+        summary="Keras 3 on JAX: bfloat16 RandomNormal / TruncatedNormal / HeNormal / GlorotNormal / LecunNormal "
+                "draws take 128 distinct values",
+        objects=("RandomNormal", "TruncatedNormal", "VarianceScaling (normal)", "GlorotNormal", "HeNormal",
+                 "LecunNormal"),
+        mechanism="keras/src/backend/jax/random.py normal / truncated_normal call jax.random.normal / "
+                  "truncated_normal with dtype=bfloat16; jax/_src/random/core.py _normal_real and "
+                  "_truncated_normal compute sqrt(2) * erf_inv(u) with u = uniform(key, shape, dtype), and a "
+                  "bfloat16 uniform fills 7 mantissa bits (128 values per draw), so the inverse CDF maps 128 "
+                  "values to 128 values. TensorFlow draws the normal in a wider type first (2942 values).",
         upstream="not reported",
     ),
     Finding(
