@@ -14,7 +14,11 @@ returns an :class:`Outcome`, the one verdict every runner reports:
 * ``blocked``: a check it depends on (always the kind's contract check) did
   not pass on this spec, or an earlier check of the spec timed out;
 * ``not_applicable``: the check needs a capability (``Check.needs``) that the
-  backend Keras runs on lacks ("not applicable on jax: needs tf_checkpoint ...").
+  backend Keras runs on lacks ("not applicable on jax: needs tf_checkpoint ..."),
+  or every case it draws does (a case's dtype: float64 on JAX without
+  ``JAX_ENABLE_X64=1``, :func:`initcheck.keras_compat.case_missing`).  Cases
+  that cannot run are rejected and replaced by runnable ones; a passing item
+  says how many were not run and why.
 
 It also holds the run's options that every runner shares: the profile
 (:func:`default_profile`), the error budget (:func:`apply_budget`) and the
@@ -41,7 +45,7 @@ from .spec import canonical_check_name
 __all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "hypothesis_settings", "PROFILES", "STATUSES", "BAD",
            "reproduce_command", "expected_failure_for", "blocked_by", "spec_label", "default_profile",
            "apply_budget", "default_timeout", "time_limit", "CheckTimeout", "DEFAULT_TIMEOUT", "load",
-           "reset_run_state", "ENV_SEED", "run_seed", "item_seed", "not_applicable"]
+           "reset_run_state", "ENV_SEED", "run_seed", "item_seed", "not_applicable", "CaseNotApplicable"]
 
 #: Hypothesis profiles: the gate is derandomized; ``thorough`` varies and digs deeper.
 PROFILES = ("ci", "thorough")
@@ -249,21 +253,44 @@ def _stamp(ev: Evidence, qualname: str, case: Optional[dict]) -> Evidence:
     return ev
 
 
-def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shrink: bool = True) -> list[Evidence]:
+class CaseNotApplicable(Exception):
+    """No case of an item can run on this backend (each needs a capability it lacks, e.g. float64 on JAX
+    without ``JAX_ENABLE_X64=1``): the item is reported ``not_applicable`` with the reason."""
+
+
+def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shrink: bool = True,
+              not_run: Optional[list[str]] = None) -> list[Evidence]:
     """Run one item; raise :class:`CheckFailure` (with evidence) on failure.
 
     With ``case`` given, replay that single case instead of searching.  A
     :class:`DeclaredFailure` (a known consequence of the spec's declarations)
     ends the search without shrinking and is raised after it, unless another
     case fails for real.
+
+    A case the backend cannot run (:meth:`initcheck.checks.Check.case_missing`:
+    its dtype, or ``Check.case_needs``, needs a capability the backend lacks
+    in this process) is not
+    run: the search rejects it and draws another, so the check keeps its
+    number of runnable cases; the reason of each rejected case is appended
+    to ``not_run``.  When no case can run (or the replayed one cannot),
+    :class:`CaseNotApplicable` is raised.
     """
     check, spec = item.check, item.spec
     collected: list[Evidence] = []
     declared: list[DeclaredFailure] = []
+    rejected: list[str] = not_run if not_run is not None else []
 
     def once(c: dict) -> None:
         if declared:
             return
+        reason = check.case_missing(c)
+        if reason:
+            rejected.append(reason)
+            if case is not None or check.strategy is None:
+                raise CaseNotApplicable(reason)
+            from hypothesis import reject
+
+            reject()
         try:
             ev = check.func(spec, c)
         except DeclaredFailure as failure:
@@ -293,7 +320,14 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
         from hypothesis import seed as hypothesis_seed
 
         search = hypothesis_seed(item_seed(seed, item.id))(search)
-    search()
+    try:
+        search()
+    except Exception as exc:
+        from hypothesis.errors import Unsatisfiable
+
+        if isinstance(exc, Unsatisfiable) and rejected and not collected and not declared:
+            raise CaseNotApplicable(f"{rejected[0]}; every case drawn ({len(rejected)}) needs it") from None
+        raise
     return _settled(collected, declared)
 
 
@@ -390,9 +424,12 @@ def _classify(item: Item, profile: str, case: Optional[dict], limit: float, star
     def done(status: str, message: str, evidence: Sequence[Evidence] = ()) -> Outcome:
         return Outcome(item, status, message, list(evidence), time.perf_counter() - start)
 
+    not_run: list[str] = []
     try:
         with time_limit(limit):
-            evidence = run_check(item, profile, case, shrink=xf is None)
+            evidence = run_check(item, profile, case, shrink=xf is None, not_run=not_run)
+    except CaseNotApplicable as exc:
+        return done("not_applicable", str(exc))
     except CheckTimeout as exc:
         _TIMED_OUT[item.qualname] = item.check.name
         return done("failed", f"{item.check.name} {exc} on {item.qualname} (time limit: --timeout, "
@@ -416,9 +453,21 @@ def _classify(item: Item, profile: str, case: Optional[dict], limit: float, star
             text = f"declared expected failure {xf.reason!r} (match {xf.match!r}), but it failed with: {text}"
         return done("error", f"{text}\n{plugin_traceback(exc)}\n  reproduce: "
                              f"{reproduce_command(item.qualname, item.check.name, case)}")
+    note = _not_run_note(not_run)
     if xf is not None:
-        return done("xpassed", f"[XPASS(strict)] declared expected failure did not happen: {xf.reason}", evidence)
-    return done("passed", "", evidence)
+        return done("xpassed", f"[XPASS(strict)] declared expected failure did not happen: {xf.reason}"
+                               + (f"\n  {note}" if note else ""), evidence)
+    return done("passed", note, evidence)
+
+
+def _not_run_note(not_run: Sequence[str]) -> str:
+    """What a passing item did not run: ``"3 cases not run (not applicable on jax: needs float64 (...))"``."""
+    if not not_run:
+        return ""
+    counts: dict[str, int] = {}
+    for reason in not_run:
+        counts[reason] = counts.get(reason, 0) + 1
+    return "; ".join(f"{n} case{'s' if n != 1 else ''} not run ({reason})" for reason, n in counts.items())
 
 
 def spec_label(spec: Any) -> str:

@@ -52,6 +52,14 @@ __all__ = [
     "NotOnBackend",
     "CAPABILITIES",
     "capability_missing",
+    "dtype_missing",
+    "case_missing",
+    "DTYPE_CAPABILITIES",
+    "x64_enabled",
+    "vjp",
+    "float64_scope",
+    "float64_ops",
+    "JAX_FLOAT32_OPS",
 ]
 
 
@@ -144,7 +152,40 @@ CAPABILITIES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "tf_checkpoint": ("tf.train.Checkpoint save and restore of optimizer state", ("tensorflow",)),
     "tf_function": ("tf.function graphs and XLA (jit_compile)", ("tensorflow",)),
     "tf_keras": ("Keras 2 (tf.keras, tf_keras)", ("tensorflow",)),
+    "float64": ("64-bit floats; JAX truncates float64 to float32 unless JAX_ENABLE_X64=1",
+                ("tensorflow", "jax", "torch")),
 }
+
+
+#: The capability a case in a dtype needs (:func:`dtype_missing`); dtypes not listed need none.
+DTYPE_CAPABILITIES: Mapping[str, str] = {"float64": "float64"}
+
+
+def x64_enabled() -> bool:
+    """Whether JAX's 64-bit types are on in this process (``jax_enable_x64``).
+
+    Read from JAX's own config once JAX is imported (``JAX_ENABLE_X64`` and
+    ``jax.config.update`` both set it, so a run that enables it either way
+    is seen), else from ``JAX_ENABLE_X64`` as JAX parses it (default off).
+    """
+    import sys
+
+    jax = sys.modules.get("jax")
+    if jax is not None and hasattr(jax, "config"):
+        return bool(jax.config.jax_enable_x64)
+    return os.environ.get("JAX_ENABLE_X64", "").strip().lower() in ("1", "y", "yes", "t", "true", "on")
+
+
+def _float64_holds(name: str) -> bool:
+    return name != "jax" or x64_enabled()
+
+
+#: Capabilities that a backend of their row has only in some runtime configurations: name -> a function
+#: ``backend -> bool`` (True when it holds in this process).  JAX's 64-bit types are off by default (its
+#: ``jax_enable_x64`` flag, set by ``JAX_ENABLE_X64=1``): Keras then hands back float32 for every float64
+#: request -- an initializer's draw and a ``keras.Variable(dtype="float64")`` alike -- so a float64 case
+#: would test float32 values against float64 expectations.
+_RUNTIME_CONDITIONS: Mapping[str, Callable[[str], bool]] = {"float64": _float64_holds}
 
 
 def capability_missing(needs: Any, on: Optional[str] = None) -> Optional[str]:
@@ -160,9 +201,102 @@ def capability_missing(needs: Any, on: Optional[str] = None) -> Optional[str]:
         if cap not in CAPABILITIES:
             raise KeyError(f"unknown capability {cap!r}; known: {sorted(CAPABILITIES)}")
         what, backends = CAPABILITIES[cap]
-        if name not in backends:
+        condition = _RUNTIME_CONDITIONS.get(cap)
+        if name not in backends or (condition is not None and not condition(name)):
             return f"not applicable on {name}: needs {cap} ({what})"
     return None
+
+
+def dtype_missing(dtype: Optional[str], on: Optional[str] = None) -> Optional[str]:
+    """Why a case in ``dtype`` cannot run on backend ``on`` (default :func:`backend`), or ``None``.
+
+    The case-level form of :func:`capability_missing`: a dtype needs the
+    capability :data:`DTYPE_CAPABILITIES` names for it (float64 needs
+    ``float64``, which JAX has only with ``JAX_ENABLE_X64=1``).
+    """
+    cap = DTYPE_CAPABILITIES.get(str(dtype)) if dtype is not None else None
+    return capability_missing((cap,), on) if cap else None
+
+
+def case_missing(case: Mapping[str, Any], on: Optional[str] = None) -> Optional[str]:
+    """Why ``case`` cannot run on backend ``on`` (its ``"dtype"``, :func:`dtype_missing`), or ``None``."""
+    return dtype_missing(case.get("dtype"), on) if isinstance(case, Mapping) else None
+
+
+def vjp(fn: Callable[[Any], Any], primal: Any, cotangent: Any) -> Any:
+    """The vector-Jacobian product ``cotangent^T d fn / d primal``, by the backend's own autodiff.
+
+    TensorFlow: ``tf.GradientTape``; JAX: ``jax.vjp``.  Only these two for now
+    (:class:`NotOnBackend` on PyTorch).
+    """
+    name = backend()
+    if name == "tensorflow":
+        t = tf()
+        with t.GradientTape() as tape:
+            tape.watch(primal)
+            out = fn(primal)
+        return tape.gradient(out, primal, output_gradients=cotangent)
+    if name == "jax":
+        import jax
+
+        _, pullback = jax.vjp(fn, primal)
+        return pullback(cotangent)[0]
+    raise NotOnBackend(f"keras_compat.vjp has no implementation for the {name} backend yet")
+
+
+#: ``keras.ops`` that Keras on JAX computes in float32 for a float64 input, whatever ``jax_enable_x64`` says:
+#: its ``result_type`` maps float64 to float32 on JAX (``keras/src/backend/common/dtypes.py``,
+#: ``BIT64_TO_BIT32_DTYPE``, "to be aligned with JAX's default behavior").  Measured with
+#: ``JAX_ENABLE_X64=1`` (docs/data/backends/jax_float64_ops.py): ``ops.tanh`` returns float32, ``ops.mean``
+#: float64 with float32 precision (relative error ~1e-8).  The ops the propagation simulator uses were
+#: each measured; these two are the ones that lose float64.
+JAX_FLOAT32_OPS: tuple[str, ...] = ("tanh", "mean")
+
+
+class _Float64Ops:
+    """``keras.ops`` with :data:`JAX_FLOAT32_OPS` replaced by float64-faithful versions on JAX."""
+
+    def __init__(self, ops: Any, replaced: Mapping[str, Callable]):
+        self._ops, self._replaced = ops, dict(replaced)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._replaced:
+            return self._replaced[name]
+        return getattr(self._ops, name)
+
+
+def float64_ops() -> Any:
+    """``keras.ops`` for code that must compute in float64 (initcheck's instruments, not the code under test).
+
+    On TensorFlow (and PyTorch) ``keras.ops`` itself.  On JAX, the ops of
+    :data:`JAX_FLOAT32_OPS` come from ``jax.numpy`` instead (``tanh``; the
+    mean as a sum over a count), so a float64 computation stays float64.
+    """
+    ops = keras().ops
+    if backend() != "jax":
+        return ops
+    import jax.numpy as jnp
+
+    def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return jnp.mean(jnp.asarray(x), axis=axis, keepdims=keepdims)
+
+    return _Float64Ops(ops, {"tanh": jnp.tanh, "mean": mean})
+
+
+def float64_scope() -> Any:
+    """A context in which the backend computes in float64 (JAX: ``jax.enable_x64(True)``; else nothing to do).
+
+    For initcheck's own instruments (the propagation simulator computes in
+    float64 on every backend), never for the object under test: an
+    initializer is called outside it, as a user's code calls it.
+    """
+    import contextlib
+
+    if backend() == "jax" and not x64_enabled():
+        import jax
+
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
 
 
 def _require_tensorflow_backend(what: str) -> None:

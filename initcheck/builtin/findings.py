@@ -33,6 +33,7 @@ __all__ = [
     "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "SEEDS_FOLDED", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
     "CLIP_CONFLICT_ACCEPTED", "LR_CALLABLE_GETS_ITERATIONS", "ACCUMULATION_EVERY_CALL", "MIRRORED_NOT_SUMMED",
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
+    "LOSS_SCALE_EAGER_JAX", "JAX_BF16_NORMAL_128_VALUES",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
     # the catalogue (`initcheck findings`)
     "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "Finding", "CATALOGUE", "catalogue_entry",
@@ -143,6 +144,23 @@ BF16_UNIFORM_128_VALUES = ExpectedFailure(
     evidence="RandomUniform(-0.05, 0.05)((1000, 1000), dtype='bfloat16') has 128 distinct values; the DKWM "
              "distance to the rounded law is 0.0097 > threshold 0.0050 at n = 1343488 (GlorotUniform, HeUniform, "
              "LecunUniform; Keras 3.15.1 and tf_keras 2.21 alike); float16 (1024 values) stays within the envelope",
+    match='dkwm_rounded_law_bfloat16',
+)
+
+
+#: check_low_precision on JAX, the normal families: JAX draws a bfloat16 normal or truncated normal by inverting
+#: the CDF of a bfloat16 uniform (``jax.random.normal`` / ``truncated_normal``: ``erf_inv`` of ``uniform(..., dtype)``),
+#: and that uniform has 7 random mantissa bits, so the draw takes 128 values (docs/backends.md).
+JAX_BF16_NORMAL_128_VALUES = ExpectedFailure(
+    backends=("jax",),
+    reason="on JAX, bfloat16 normal and truncated-normal draws take only 128 distinct values: JAX inverts the "
+           "CDF of a bfloat16 uniform (7 random mantissa bits) instead of rounding a finer draw to bfloat16",
+    versions="keras>=3.10",
+    evidence="HeNormal(seed=1)((1024, 1312), dtype='bfloat16') on JAX 0.10.2: 128 distinct values, Kolmogorov "
+             "distance 0.0094 from the truncated normal rounded to bfloat16 (the float32 draw rounded: 0.0006, "
+             "3404 values; TensorFlow's bfloat16 draw: 0.0012, 2942 values); RandomNormal, TruncatedNormal and "
+             "untruncated VarianceScaling alike, keras 3.15.1 and 3.10.0; check_low_precision on keras>HeNormal: "
+             "DKWM 0.0095 > threshold 0.0041 at n = 1343488",
     match='dkwm_rounded_law_bfloat16',
 )
 
@@ -262,6 +280,8 @@ def initializer_findings(mode: Optional[str], distribution: str) -> dict:
     if distribution == "uniform":
         found["check_low_precision"] = BF16_UNIFORM_128_VALUES
         found["check_support"] = FLOAT64_UNIFORM_LIMIT_FLOAT32
+    else:  # the normal families: JAX only
+        found["check_low_precision"] = JAX_BF16_NORMAL_128_VALUES
     return found
 
 
@@ -371,6 +391,22 @@ LOSS_SCALE_SKIP_COUNTS = ExpectedFailure(
               "0.0900001; float64, beta_1=beta_2=0.5, eps=1e-3, lr=0.01, scale 1024, nan at step 2 of 4: "
               "0.105387 vs 0.105552 on the finite gradients alone (keras 3.15.1: iterations stay 1, check passes)"),
     match='weights differ from the reference',
+)
+
+#: check_loss_scaling on JAX: eager ``apply_gradients`` of Keras 3's LossScaleOptimizer raises; inside ``jax.jit``
+#: (``stateless_apply``, as Keras's JAX trainer calls it) and in ``model.fit`` it works (docs/backends.md).
+LOSS_SCALE_EAGER_JAX = ExpectedFailure(
+    backends=("jax",),
+    reason=("Keras 3's LossScaleOptimizer cannot be applied eagerly on the JAX backend: apply_gradients raises "
+            "UnexpectedTracerError from its ops.cond (the inner optimizer assigns its variables inside a traced "
+            "jax.lax.cond branch); model.fit and stateless_apply under jax.jit work"),
+    versions="keras>=3.10",
+    evidence=("LossScaleOptimizer(SGD(0.1), initial_scale=8, dynamic_growth_steps=1000), float32 w=ones(3): eager "
+              "apply_gradients of [1,1,1] raises 'UnexpectedTracerError: Exception encountered when calling "
+              "Cond.call()' on keras 3.15.1 and 3.10.0 with jax 0.10.2 (TensorFlow backend: works); the same "
+              "steps through stateless_apply under jax.jit give w=0.8, scale 8 -> 4 after an inf step, as "
+              "documented; model.fit with it equals plain SGD"),
+    match="UnexpectedTracerError",
 )
 
 NADAM_RESUME = ExpectedFailure(
@@ -585,6 +621,19 @@ CATALOGUE: tuple[Finding, ...] = (
         upstream="not reported",
     ),
     Finding(
+        id="jax-bf16-normal-128-values", declaration=JAX_BF16_NORMAL_128_VALUES,
+        summary="Keras 3 on JAX: bfloat16 RandomNormal / TruncatedNormal / HeNormal / GlorotNormal / LecunNormal "
+                "draws take 128 distinct values",
+        objects=("RandomNormal", "TruncatedNormal", "VarianceScaling (normal)", "GlorotNormal", "HeNormal",
+                 "LecunNormal"),
+        mechanism="keras/src/backend/jax/random.py normal / truncated_normal call jax.random.normal / "
+                  "truncated_normal with dtype=bfloat16; jax/_src/random/core.py _normal_real and "
+                  "_truncated_normal compute sqrt(2) * erf_inv(u) with u = uniform(key, shape, dtype), and a "
+                  "bfloat16 uniform fills 7 mantissa bits (128 values per draw), so the inverse CDF maps 128 "
+                  "values to 128 values. TensorFlow draws the normal in a wider type first (2942 values).",
+        upstream="not reported",
+    ),
+    Finding(
         id="mha-seeded-clone", declaration=MHA_SEEDED_CLONE,
         summary="MultiHeadAttention clones a seeded kernel_initializer with its seed: query, key and value "
                 "kernels are identical",
@@ -714,6 +763,21 @@ CATALOGUE: tuple[Finding, ...] = (
                   "count alone.",
         upstream="not reported (the Keras 3 counterpart https://github.com/keras-team/keras/issues/20878 is about "
                  "the wrapper's own counter)",
+    ),
+    Finding(
+        id="loss-scale-eager-jax", declaration=LOSS_SCALE_EAGER_JAX,
+        summary="Keras 3 LossScaleOptimizer on JAX: eager apply_gradients raises UnexpectedTracerError (jit and "
+                "model.fit work)",
+        objects=("LossScaleOptimizer (Keras 3, JAX backend)",),
+        mechanism="keras/src/optimizers/loss_scale_optimizer.py apply: `ops.cond(finite, handle_finite_grads, "
+                  "handle_non_finite_grads)`; on JAX ops.cond is jax.lax.cond, which traces both branches, and "
+                  "the branches assign the inner optimizer's and the wrapper's variables (stateful), so traced "
+                  "values escape into the variables. Keras's JAX trainer calls stateless_apply inside jax.jit, "
+                  "where the JAX-specific stateless path returns the state instead; a design note in "
+                  "keras-team/keras-core#851 says JAX control flow here needs that path. Keras's "
+                  "LossScaleOptimizer documentation does not say eager use is unsupported on JAX.",
+        upstream="not reported (related: https://github.com/keras-team/keras/issues/19244, LossScaleOptimizer in "
+                 "custom JAX loops undocumented)",
     ),
     Finding(
         id="nadam-resume-keras2", declaration=NADAM_RESUME,

@@ -86,6 +86,11 @@ class Check:
             (:data:`initcheck.keras_compat.CAPABILITIES`, e.g.
             ``tf_indexed_slices``); on a backend without one the check is
             reported ``not_applicable``, never skipped silently.
+        case_needs: ``case_needs(case) -> capabilities`` one case needs
+            beyond ``needs`` (e.g. a case with a sparse step needs
+            ``tf_indexed_slices``); a case whose capability the backend
+            lacks is not run and replaced by another (as a case whose dtype
+            it lacks: :func:`initcheck.keras_compat.case_missing`).
     """
 
     name: str
@@ -100,6 +105,16 @@ class Check:
     thorough_only: bool = False
     needs: tuple[str, ...] = ()
     doc: str = field(default="", compare=False)
+    case_needs: Optional[Callable[[dict], tuple[str, ...]]] = field(default=None, compare=False)
+
+    def case_missing(self, case: dict) -> Optional[str]:
+        """Why ``case`` cannot run on this backend (its dtype, or :attr:`case_needs`), or ``None``."""
+        from .. import keras_compat
+
+        reason = keras_compat.case_missing(case)
+        if reason is None and self.case_needs is not None:
+            reason = keras_compat.capability_missing(tuple(self.case_needs(case)))
+        return reason
 
     def __call__(self, spec: Any, case: Optional[dict] = None) -> Any:
         return self.func(spec, case or {})
@@ -116,13 +131,15 @@ def register_check(
     depends_on: tuple[str, ...] = (),
     thorough_only: bool = False,
     needs: tuple[str, ...] = (),
+    case_needs: Optional[Callable[[dict], tuple[str, ...]]] = None,
 ) -> Callable[[Callable], Callable]:
     """Decorator registering ``func`` as a check (name = function name).
 
     Returns the registered function: ``func`` wrapped so that the evidence it
     returns or raises carries the check's name (and the spec's, when the body
     left them empty).  ``depends_on`` gets the kind's contract check added.
-    ``needs`` names backend capabilities (:data:`initcheck.keras_compat.CAPABILITIES`).
+    ``needs`` names backend capabilities (:data:`initcheck.keras_compat.CAPABILITIES`);
+    ``case_needs(case)`` those one case needs beyond them.
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown check family {family!r}; known: {FAMILIES}")
@@ -160,6 +177,7 @@ def register_check(
             name=name, func=registered, kind=kind, family=family, applies=applies, strategy=strategy,
             examples=examples, statistical=statistical, depends_on=deps,
             thorough_only=thorough_only, needs=tuple(needs), doc=(func.__doc__ or "").strip().split("\n")[0],
+            case_needs=case_needs,
         )
         return registered
 

@@ -1,11 +1,13 @@
-"""The simulator the propagation checks measure with (TensorFlow, float64).
+"""The simulator the propagation checks measure with (``keras.ops``, float64, any backend).
 
 Stacks of weights drawn from an initializer (:func:`draw_stack`), pushed
-forward and backward in one compiled pass over all seeds (:func:`simulate`,
-``tf.function``): dense layers or a circular 1-D convolution.  It measures
-the per-layer mean squared pre-activations and gradients that
-:mod:`initcheck.references.propagation` predicts.  TensorFlow is imported on
-first use through :mod:`initcheck.keras_compat`.
+forward and backward in one pass over all seeds (:func:`simulate`): dense
+layers or a circular 1-D convolution.  It measures the per-layer mean
+squared pre-activations and gradients that
+:mod:`initcheck.references.propagation` predicts.  Written in backend-neutral
+``keras.ops``, run eagerly; the backend-specific pieces (the vector-Jacobian
+product: ``GradientTape`` or ``jax.vjp``; float64 on JAX: ``float64_scope``
+and ``float64_ops``) come from :mod:`initcheck.keras_compat`.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class Simulation:
         log_g: ``(S, L)`` mean over inputs of ``ln(G_l / G_L)(input)``.
         forward: ``(S,)`` per-seed statistic ``mean_inputs ln(q_L / q_1)``.
         backward: ``(S,)`` per-seed ``mean_inputs ln(G_1 / G_L)``.
-        seconds: Wall time of the compiled pass (weights drawn already).
+        seconds: Wall time of the pass (weights drawn already).
     """
 
     log_q: np.ndarray
@@ -70,62 +72,62 @@ class Simulation:
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled(activation: str, conv: bool, kernel: int) -> Any:
-    """A ``tf.function`` doing the forward and backward pass for all seeds at once."""
+def _pass_for(activation: str, conv: bool, kernel: int, backend: str) -> Any:
+    """The forward and backward pass for all seeds at once, in ``keras.ops``, run eagerly.
+
+    Eager on every backend: the pass is 50 large batched matmuls forward and
+    49 vector-Jacobian products back, so op dispatch is small beside the
+    arithmetic; a ``tf.function`` of this unrolled Python loop took 7-15 s to
+    trace against 3-5 s for an eager pass (TensorFlow 2.21, 2 loaded cores).
+    ``backend`` keys the cache only.
+    """
     from .. import keras_compat as kc
 
-    tf = kc.tf()
-    acts = {"linear": lambda x: x, "relu": tf.nn.relu, "tanh": tf.math.tanh, "selu": tf.nn.selu}
+    ops = kc.float64_ops()
+    acts = {"linear": lambda x: x, "relu": ops.relu, "tanh": ops.tanh, "selu": ops.selu}
     phi = acts[activation]
 
     def log_mean_square(h: Any) -> Any:
         # ln mean(h^2) over units (and positions), per input, safe from overflow.
-        axes = list(range(2, len(h.shape)))
-        m = tf.reduce_max(tf.abs(h), axis=axes, keepdims=True)
-        m = tf.where(m > 0, m, tf.ones_like(m))
-        return 2.0 * tf.math.log(tf.reshape(m, tf.shape(h)[:2])) + tf.math.log(
-            tf.reduce_mean(tf.square(h / m), axis=axes))
+        axes = tuple(range(2, len(h.shape)))
+        m = ops.max(ops.abs(h), axis=axes, keepdims=True)
+        m = ops.where(m > 0, m, ops.ones_like(m))
+        return 2.0 * ops.log(ops.reshape(m, ops.shape(h)[:2])) + ops.log(ops.mean(ops.square(h / m), axis=axes))
 
     def layer(a: Any, w: Any) -> Any:
         if not conv:
-            return tf.matmul(a, w)  # (S, B, n) @ (S, n, n)
-        # Circular 1-D cross-correlation as tf.nn.conv1d computes it, done as a
-        # batched matmul over seeds: patch element t*c_in + i is a[p + t - k//2, i].
+            return ops.matmul(a, w)  # (S, B, n) @ (S, n, n)
+        # Circular 1-D cross-correlation as conv1d computes it, done as a batched
+        # matmul over seeds: patch element t*c_in + i is a[p + t - k//2, i].
         half = kernel // 2
-        patches = tf.concat([tf.roll(a, shift=half - t, axis=2) for t in range(kernel)], axis=-1)
-        wk = tf.reshape(w, (tf.shape(w)[0], -1, tf.shape(w)[-1]))  # dynamic: shapes relax on retrace
-        s, b, p = tf.shape(patches)[0], tf.shape(patches)[1], tf.shape(patches)[2]
-        out = tf.matmul(tf.reshape(patches, (s, b * p, -1)), wk)
-        return tf.reshape(out, (s, b, p, -1))
+        patches = ops.concatenate([ops.roll(a, shift=half - t, axis=2) for t in range(kernel)], axis=-1)
+        s, b, p = ops.shape(patches)[0], ops.shape(patches)[1], ops.shape(patches)[2]
+        wk = ops.reshape(w, (s, -1, ops.shape(w)[-1]))
+        out = ops.matmul(ops.reshape(patches, (s, b * p, -1)), wk)
+        return ops.reshape(out, (s, b, p, -1))
 
-    @tf.function(reduce_retracing=True)
     def run(x: Any, weights: Any, cot: Any) -> Any:
-        # Loops are tf.range loops (graph while-loops), so tracing cost does
-        # not grow with depth.  The backward pass re-applies one layer under a
-        # GradientTape and asks TensorFlow for the vector-Jacobian product:
-        # TensorFlow's own derivatives of phi and of the layer, no hand-written
-        # phi'.
-        depth = tf.shape(weights)[1]
-        hs = tf.TensorArray(x.dtype, size=depth, element_shape=x.shape)
-        log_q = tf.TensorArray(x.dtype, size=depth)
+        # A Python loop over the layers (the depth is a static shape).  The
+        # backward pass re-applies one layer and asks the backend's autodiff
+        # for the vector-Jacobian product (keras_compat.vjp): the backend's own
+        # derivatives of phi and of the layer, no hand-written phi'.
+        depth = int(weights.shape[1])
+        hs, log_q = [], []
         a = x
-        for l in tf.range(depth):
+        for l in range(depth):
             h = layer(a, weights[:, l])
-            hs = hs.write(l, h)
-            log_q = log_q.write(l, log_mean_square(h))
+            hs.append(h)
+            log_q.append(log_mean_square(h))
             a = phi(h)
-        log_g = tf.TensorArray(x.dtype, size=depth)
-        log_g = log_g.write(depth - 1, log_mean_square(cot))
+        log_g = [None] * depth
+        log_g[depth - 1] = log_mean_square(cot)
         d = cot
-        for l in tf.range(depth - 2, -1, -1):
-            h = hs.read(l)
-            with tf.GradientTape() as tape:
-                tape.watch(h)
-                out = layer(phi(h), weights[:, l + 1])
-            d = tape.gradient(out, h, output_gradients=d)
-            log_g = log_g.write(l, log_mean_square(d))
+        for l in range(depth - 2, -1, -1):
+            w_next = weights[:, l + 1]
+            d = kc.vjp(lambda h, w_next=w_next: layer(phi(h), w_next), hs[l], d)
+            log_g[l] = log_mean_square(d)
         # (L, S, B) -> (S, B, L)
-        return tf.transpose(log_q.stack(), (1, 2, 0)), tf.transpose(log_g.stack(), (1, 2, 0))
+        return ops.transpose(ops.stack(log_q), (1, 2, 0)), ops.transpose(ops.stack(log_g), (1, 2, 0))
 
     return run
 
@@ -142,13 +144,15 @@ def simulate(weights: np.ndarray, activation: str, batch: int, data_seed: int, p
         positions: Sequence length for conv kernels (circular padding).
 
     The backward pass backpropagates a ``N(0, I)`` cotangent from the last
-    pre-activation with ``tf.GradientTape`` (TensorFlow's own derivatives).
+    pre-activation with the backend's autodiff.  The pass computes in float64
+    on every backend (on JAX inside ``jax.enable_x64``: the simulator is the
+    instrument, the same everywhere; the weights were drawn before, outside it).
     """
     import time
 
     from .. import keras_compat as kc
 
-    tf = kc.tf()
+    ops = kc.keras().ops
     rng = np.random.default_rng(int(data_seed))
     s, depth = weights.shape[:2]
     conv = weights.ndim == 5
@@ -160,11 +164,15 @@ def simulate(weights: np.ndarray, activation: str, batch: int, data_seed: int, p
         k = 1
         x = rng.standard_normal((s, batch, weights.shape[2]))
         cot = rng.standard_normal((s, batch, weights.shape[3]))
-    run = _compiled(activation, conv, int(k))
+    run = _pass_for(activation, conv, int(k), kc.backend())
     start = time.perf_counter()
-    log_q, log_g = run(tf.constant(x), tf.constant(weights), tf.constant(cot))
-    log_q, log_g = log_q.numpy(), log_g.numpy()
+    with kc.float64_scope():
+        tensors = [ops.convert_to_tensor(np.asarray(v, dtype=np.float64), dtype="float64") for v in (x, weights, cot)]
+        log_q, log_g = run(*tensors)
+        log_q, log_g = kc.to_numpy(log_q), kc.to_numpy(log_g)
     seconds = time.perf_counter() - start
+    if log_q.dtype != np.float64:
+        raise RuntimeError(f"the propagation simulator computed in {log_q.dtype}, not float64")
     log_g = log_g - log_g[..., -1:]
     fwd = np.mean(log_q[..., -1] - log_q[..., 0], axis=1)
     bwd = np.mean(log_g[..., 0], axis=1)

@@ -142,7 +142,17 @@ def _support(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tup
     limits = float64_limits_result(spec, case, law, b.alpha)
     if limits is not None:
         results.append(limits)
-    return results, {}
+    missing = _float64_limits_missing(spec, law)
+    return results, ({"float64_limits": missing} if missing else {})
+
+
+def _float64_limits_missing(spec: Any, law: Law) -> Optional[str]:
+    """Why the float64-limits test of a uniform spec with float64 cannot run here (JAX without x64), or ``None``."""
+    from .. import keras_compat
+
+    if not isinstance(law, Uniform) or "float64" not in getattr(spec, "dtypes", ()):
+        return None
+    return keras_compat.dtype_missing("float64")
 
 
 def _tails(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
@@ -349,9 +359,12 @@ def float64_limits_result(spec: Any, case: dict, law: Law, alpha: float) -> Opti
     ``alpha``.  A generator of another form passes the test as *not
     applicable* (reported): the exact count still stands.  Limits that are
     float32 numbers leave nothing to test.  ``None`` for other laws and
-    specs without float64.
+    specs without float64, and where float64 is not available (JAX without
+    ``JAX_ENABLE_X64=1``; ``check_support`` reports why in its evidence).
     """
     if not isinstance(law, Uniform) or "float64" not in getattr(spec, "dtypes", ()):
+        return None
+    if _float64_limits_missing(spec, law):  # no float64 draw on this backend (JAX without x64): reported
         return None
     lo, hi = float(law.low), float(law.high)
     lo32, hi32 = float(np.float32(lo)), float(np.float32(hi))

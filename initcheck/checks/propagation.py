@@ -107,10 +107,13 @@ def _strategy(spec: Any) -> Any:
 
 
 def _dtype(spec: Any) -> str:
+    """The widest dtype the spec offers that the backend has (no float64 on JAX without x64)."""
+    from .. import keras_compat
+
     for dt in ("float64", "float32", "float16", "bfloat16"):
-        if dt in spec.dtypes:
+        if dt in spec.dtypes and keras_compat.dtype_missing(dt) is None:
             return dt
-    return "float64"
+    return "float32" if keras_compat.dtype_missing("float64") else "float64"
 
 
 def _budget() -> tuple[float, float]:

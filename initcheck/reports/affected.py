@@ -123,7 +123,7 @@ def collect(specs: Iterable[tuple[str, Any]], installed: Mapping[str, str],
 def _registry_rows(args: argparse.Namespace) -> tuple[list[Row], Mapping[str, str], list]:
     from ..registry import load_registry
 
-    installed = kc.versions_from_metadata()
+    installed = with_backend(kc.versions_from_metadata())
     registry = load_registry()
     rows = collect(((r.qualname, r.spec) for r in registry.specs.values()), installed)
     return _select(rows, args), installed, registry.errors
@@ -195,7 +195,16 @@ def installed_versions(python: Optional[str] = None) -> Mapping[str, str]:
     Keras is in use is decided here by :func:`initcheck.keras_compat.versions_from_metadata`
     (``TF_USE_LEGACY_KERAS`` from this environment, which the reproductions inherit).
     """
-    return kc.versions_from_metadata(lookup=distributions(python).get)
+    return with_backend(kc.versions_from_metadata(lookup=distributions(python).get))
+
+
+def with_backend(installed: Mapping[str, str]) -> Mapping[str, str]:
+    """``installed`` plus the ``backend`` Keras 3 would run on in this environment (which the reproductions
+    inherit), so a declaration scoped to a backend (``ExpectedFailure.backends``) is judged there."""
+    out = dict(installed)
+    if out.get("keras_api") == "3":
+        out["backend"] = kc.backend_from(os.environ, keras_api="3")
+    return out
 
 
 def environment_label(dists: Mapping[str, Optional[str]], legacy: bool) -> str:
@@ -456,8 +465,10 @@ def _catalogue_selection(args: argparse.Namespace) -> list[Finding]:
 def _cmd_verify(args: argparse.Namespace) -> int:
     entries = _catalogue_selection(args)
     dists = distributions(args.python)
-    installed = kc.versions_from_metadata(lookup=dists.get)
+    installed = with_backend(kc.versions_from_metadata(lookup=dists.get))
     environment = environment_label(dists, kc.legacy_requested())
+    if installed.get("backend", "tensorflow") != "tensorflow":
+        environment += f" (KERAS_BACKEND={installed['backend']})"
     where = args.python or sys.executable
     log = sys.stderr if args.json else sys.stdout
     print(f"verifying {len(entries)} reproduction(s) on {environment} ({where}; declared ranges read as "

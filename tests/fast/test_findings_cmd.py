@@ -109,7 +109,22 @@ def test_holds_here_follows_the_declared_versions(keras, holding, not_holding):
 
 
 def test_installed_versions_of_another_interpreter_come_from_its_metadata():
-    assert affected.installed_versions(sys.executable) == kc.versions_from_metadata()
+    assert affected.installed_versions(sys.executable) == affected.with_backend(kc.versions_from_metadata())
+
+
+def test_a_backend_scoped_finding_is_judged_on_the_backend_of_the_environment(monkeypatch):
+    """The reproductions inherit KERAS_BACKEND: a JAX-only finding holds in a JAX environment only."""
+    from initcheck.builtin.findings import LOSS_SCALE_EAGER_JAX, SEEDS_FOLDED
+
+    keras3 = {"tensorflow": "2.21.0", "keras": "3.15.1", "keras_api": "3"}
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    on_jax = affected.with_backend(keras3)
+    assert on_jax["backend"] == "jax"
+    assert LOSS_SCALE_EAGER_JAX.applies(on_jax) and not SEEDS_FOLDED.applies(on_jax)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    on_tf = affected.with_backend(keras3)
+    assert not LOSS_SCALE_EAGER_JAX.applies(on_tf) and SEEDS_FOLDED.applies(on_tf)
+    assert "backend" not in affected.with_backend({"tensorflow": "2.15.0", "keras": "2.15.0", "keras_api": "2"})
 
 
 # ---------------------------------------------------------------------------------------- the command
@@ -118,7 +133,7 @@ def test_json_lists_every_finding_with_its_checks(capsys):
     code, out, _ = _run_cli(capsys, "--json")
     assert code == 0
     data = json.loads(out)
-    assert data["installed"] == dict(kc.versions_from_metadata())
+    assert data["installed"] == dict(affected.with_backend(kc.versions_from_metadata()))
     rows = {f["id"]: f for f in data["findings"]}
     assert [e.id for e in CATALOGUE] == list(rows)[:len(CATALOGUE)]
     clip = rows["clip-conflict-accepted"]

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from initcheck import keras_compat as kc
-from initcheck.battery import Item, Outcome, run_one
+from initcheck.battery import Item, Outcome, reset_run_state, run_one
 from initcheck.checks import Check, all_checks, register_check
 from initcheck.checks.evidence import Evidence
 from initcheck.reports.results import STATUSES, JUnitStream
@@ -129,3 +129,149 @@ def test_expected_failure_scoped_by_backend():
         assert finding.backends == ("tensorflow",)
     with pytest.raises(SpecError, match="backends"):
         ExpectedFailure(reason="r", backends=("cuda",)).validate("s", "check_x")
+
+
+# --------------------------------------------------------------------------- case-level: a case's dtype
+# float64 on JAX without JAX_ENABLE_X64=1: Keras hands back float32 for a float64 request, so a float64 case
+# cannot run there.  Simulated on any backend by making the ``float64`` capability's runtime condition false.
+
+
+def test_float64_is_a_runtime_capability_of_jax(monkeypatch):
+    monkeypatch.setattr(kc, "x64_enabled", lambda: False)
+    assert kc.dtype_missing("float64", on="jax").startswith("not applicable on jax: needs float64")
+    assert "JAX_ENABLE_X64=1" in kc.dtype_missing("float64", on="jax")
+    assert kc.dtype_missing("float32", on="jax") is None and kc.dtype_missing(None, on="jax") is None
+    assert kc.dtype_missing("float64", on="tensorflow") is None and kc.dtype_missing("float64", on="torch") is None
+    assert kc.case_missing({"dtype": "float64", "seed": 1}, on="jax") is not None
+    assert kc.case_missing({"seed": 1}, on="jax") is None
+    monkeypatch.setattr(kc, "x64_enabled", lambda: True)
+    assert kc.dtype_missing("float64", on="jax") is None
+
+
+def test_x64_read_as_jax_reads_it(monkeypatch):
+    import sys
+
+    if "jax" in sys.modules:  # JAX's config decides once imported (JAX_ENABLE_X64 or jax.config.update)
+        assert kc.x64_enabled() == bool(sys.modules["jax"].config.jax_enable_x64)
+        return
+    for text, on in (("1", True), ("true", True), ("0", False), ("", False)):
+        monkeypatch.setenv("JAX_ENABLE_X64", text)
+        assert kc.x64_enabled() is on
+
+
+def _dtype_check(calls: list, dtypes: tuple, fail_on: str = "") -> Check:
+    from hypothesis import strategies as st
+
+    from initcheck.checks.evidence import fail, ok
+
+    def func(spec, case):
+        calls.append(case)
+        if case["dtype"] == fail_on:
+            raise fail(f"wrong in {fail_on}", case)
+        return ok("ran", case)
+
+    def strategy(spec):
+        return st.fixed_dictionaries({"dtype": st.sampled_from(list(dtypes)), "seed": st.integers(0, 10 ** 6)})
+
+    return Check(name="check_fake_dtypes", func=func, kind="initializer", family="distribution",
+                 applies=lambda spec: True, strategy=strategy, examples=10)
+
+
+def _without_float64(monkeypatch) -> None:
+    monkeypatch.setitem(kc._RUNTIME_CONDITIONS, "float64", lambda name: False)
+
+
+def test_float64_cases_not_run_and_replaced_by_runnable_ones(monkeypatch):
+    calls: list = []
+    item = Item("fake>spec", object(), _dtype_check(calls, ("float32", "float64")))
+    if kc.case_missing({"dtype": "float64"}) is None:  # float64 available: both dtypes run
+        assert run_one(item, timeout=0).status == "passed"
+        assert {c["dtype"] for c in calls} == {"float32", "float64"}
+        calls.clear()
+        reset_run_state()  # forget the cached outcome
+    _without_float64(monkeypatch)
+    outcome = run_one(item, case=None, timeout=0, check_dependencies=False)
+    assert outcome.status == "passed"
+    # Every case that ran is float32, and as many ran as the check's examples: the rejected ones were replaced.
+    assert [c["dtype"] for c in calls] == ["float32"] * 10
+    assert "cases not run (not applicable on" in outcome.message and "needs float64" in outcome.message
+
+
+def test_a_float32_failure_still_fails_without_float64(monkeypatch):
+    calls: list = []
+    item = Item("fake>spec", object(), _dtype_check(calls, ("float32", "float64"), fail_on="float32"))
+    _without_float64(monkeypatch)
+    outcome = run_one(item, timeout=0, check_dependencies=False)
+    assert outcome.status == "failed" and "wrong in float32" in outcome.message
+
+
+def test_only_float64_cases_is_not_applicable(monkeypatch):
+    calls: list = []
+    item = Item("fake>spec", object(), _dtype_check(calls, ("float64",)))
+    _without_float64(monkeypatch)
+    outcome = run_one(item, timeout=0, check_dependencies=False)
+    assert outcome.status == "not_applicable" and calls == []
+    assert outcome.message.startswith(f"not applicable on {kc.backend()}: needs float64")
+    replay = run_one(item, case={"dtype": "float64", "seed": 3}, timeout=0)
+    assert replay.status == "not_applicable" and calls == []
+    assert run_one(item, case={"dtype": "float32", "seed": 3}, timeout=0).status == "passed" and len(calls) == 1
+
+
+def test_support_reports_the_float64_limits_test_it_cannot_run(monkeypatch):
+    from common import builtins
+
+    from initcheck.checks.distribution import check_support
+
+    spec = builtins.initializer("GlorotUniform")  # uniform, offers float64: the limits test applies
+    case = {"shape": [64, 32], "dtype": "float32", "seed": 5}
+    if kc.dtype_missing("float64") is None:
+        ev = check_support(spec, case)
+        assert "float64_limits" not in ev.data
+        assert any(t["test"] == "float64_limits_rounded_through_float32" for t in ev.data["tests"])
+    _without_float64(monkeypatch)
+    ev = check_support(spec, case)
+    assert ev.data["float64_limits"].startswith("not applicable on") and "needs float64" in ev.data["float64_limits"]
+    assert not any(t["test"] == "float64_limits_rounded_through_float32" for t in ev.data["tests"])
+
+
+def test_cli_says_which_cases_did_not_run(monkeypatch, tmp_path, capsys):
+    from initcheck.cli import main
+
+    _without_float64(monkeypatch)
+    out = tmp_path / "r.json"
+    code = main(["check", "--kind", "optimizer", "--select", "keras>SGD", "--check",
+                 "check_trajectory_matches_reference", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "PASSED, SOME CASES NOT RUN check_trajectory_matches_reference:" in text and "needs float64" in text
+    (record,) = json.loads(out.read_text())["outcomes"]
+    assert record["status"] == "passed" and "not run (not applicable on" in record["message"]
+    assert {e["case"]["dtype"] for e in record["evidence"]} == {"float32"}
+
+
+def test_case_needs_a_capability_beyond_its_dtype(monkeypatch):
+    """check_clipping: a case with a sparse first gradient needs tf_indexed_slices; the dense cases still run."""
+    clipping = all_checks("optimizer")["check_clipping"]
+    sparse = {"sparse_first": True, "shapes": [[3], [2]], "dtype": "float32"}
+    dense = dict(sparse, sparse_first=False)
+    scalar = dict(sparse, shapes=[[], [2]])  # a scalar first variable has no rows: no IndexedSlices step
+    assert clipping.case_missing(sparse) is None or kc.backend() != "tensorflow"
+    monkeypatch.setitem(kc.CAPABILITIES, "tf_indexed_slices", ("sparse gradients as tf.IndexedSlices", ("nowhere",)))
+    assert clipping.case_missing(sparse).startswith("not applicable on") and "tf_indexed_slices" in \
+        clipping.case_missing(sparse)
+    assert clipping.case_missing(dense) is None and clipping.case_missing(scalar) is None
+
+    calls: list = []
+    from hypothesis import strategies as st
+
+    def func(spec, case):
+        calls.append(case)
+        return Evidence(check="check_fake_sparse", spec="s", passed=True, message="ran")
+
+    fake = Check(name="check_fake_sparse", func=func, kind="optimizer", family="optimizer",
+                 applies=lambda spec: True, examples=8,
+                 strategy=lambda spec: st.fixed_dictionaries({"sparse": st.booleans(), "seed": st.integers(0, 99)}),
+                 case_needs=lambda case: ("tf_indexed_slices",) if case["sparse"] else ())
+    outcome = run_one(Item("fake>spec", object(), fake), timeout=0, check_dependencies=False)
+    assert outcome.status == "passed" and len(calls) == 8 and not any(c["sparse"] for c in calls)
+    assert "not run (not applicable on" in outcome.message and "tf_indexed_slices" in outcome.message

@@ -154,22 +154,65 @@ def test_conv_seed_spread_within_the_dependent_terms_bound():
     assert fwd.contains(float(np.mean(sim.forward)))
 
 
-def test_circular_conv_layer_equals_tf_conv1d():
-    """The conv simulator's patch-matmul is tf.nn.conv1d (cross-correlation) on wrap-padded input."""
+def test_circular_conv_layer_equals_keras_conv():
+    """The conv simulator's patch-matmul is Keras's conv (``keras.ops.conv``, the Conv1D convention:
+    cross-correlation) on wrap-padded input, on whichever backend Keras runs."""
     from initcheck import keras_compat as kc
 
-    tf = kc.tf()
     rng = np.random.default_rng(0)
     k, c, p = 3, 5, 7
     w = rng.standard_normal((1, 1, k, c, c))
     sim_q = simulate(w, "linear", batch=2, data_seed=0, positions=p)
-    # Reference: one conv layer by tf.nn.conv1d with manual circular padding.
+    # Reference: one conv layer by keras.ops.conv with manual circular padding.
     xin = np.random.default_rng(0).standard_normal((1, 2, p, c))  # the simulator's inputs (same seed)
     padded = np.concatenate([xin[0][:, -1:], xin[0], xin[0][:, :1]], axis=1)
-    ref = tf.nn.conv1d(tf.constant(padded), tf.constant(w[0, 0]), stride=1, padding="VALID").numpy()
+    with kc.float64_scope():
+        ops = kc.keras().ops
+        ref = kc.to_numpy(ops.conv(ops.convert_to_tensor(padded, dtype="float64"),
+                                   ops.convert_to_tensor(w[0, 0], dtype="float64"), strides=1, padding="valid"))
     assert ref.shape == (2, p, c)
-    expected = np.mean(np.log(np.mean(ref ** 2, axis=(1, 2))))
-    assert sim_q.log_q[0, 0] == pytest.approx(expected, rel=1e-12)
+    # Keras's conv may compute in float32 on JAX (its result_type maps float64 to float32 there): compare at
+    # that precision; the float64 exactness of the simulator itself is test_simulator_is_float64_exact.
+    expected = np.mean(np.log(np.mean(np.asarray(ref, dtype=np.float64) ** 2, axis=(1, 2))))
+    assert sim_q.log_q[0, 0] == pytest.approx(expected, rel=1e-12 if ref.dtype == np.float64 else 1e-6)
+
+
+def _numpy_pass(weights: np.ndarray, activation: str, batch: int, data_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The dense simulator's ``(log_q, log_g)``, ``(S, L)``, in NumPy float64 with hand-written ``phi'``
+    (test oracle: the simulator itself uses the backend's autodiff)."""
+    phi, dphi = pg.activation_numpy(activation)
+    rng = np.random.default_rng(int(data_seed))
+    s, depth, n, _ = weights.shape
+    x = rng.standard_normal((s, batch, n))
+    cot = rng.standard_normal((s, batch, n))
+    hs, log_q = [], []
+    a = x
+    for l in range(depth):
+        h = a @ weights[:, l]
+        hs.append(h)
+        log_q.append(np.log(np.mean(h ** 2, axis=-1)))
+        a = phi(h)
+    log_g = [None] * depth
+    log_g[-1] = np.log(np.mean(cot ** 2, axis=-1))
+    d = cot
+    for l in range(depth - 2, -1, -1):
+        d = (d @ np.swapaxes(weights[:, l + 1], -1, -2)) * dphi(hs[l])
+        log_g[l] = np.log(np.mean(d ** 2, axis=-1))
+    lq, lg = np.stack(log_q, -1), np.stack(log_g, -1)
+    lg = lg - lg[..., -1:]
+    return lq.mean(axis=1), lg.mean(axis=1)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "selu", "linear"])
+def test_simulator_is_float64_exact(activation):
+    """The simulator computes in float64 on every backend, JAX without x64 included (Keras on JAX computes
+    ``ops.tanh`` and ``ops.mean`` in float32 for float64 inputs: a float32 step would show as ~1e-8 here)."""
+    rng = np.random.default_rng(11)
+    w = gaussian_stack(rng, 2, 8, 24, 1.0 if activation != "relu" else 2.0)
+    sim = simulate(w, activation, batch=5, data_seed=4)
+    lq, lg = _numpy_pass(w, activation, 5, 4)
+    np.testing.assert_allclose(sim.log_q, lq, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(sim.log_g, lg, rtol=0, atol=1e-12)
 
 
 def jacobian_spectrum_variance(weights: np.ndarray, activation: str, data_seed: int = 0) -> np.ndarray:

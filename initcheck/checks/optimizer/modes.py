@@ -106,6 +106,11 @@ def _clip_cases(spec: Any) -> Any:
     })
 
 
+def _clip_case_needs(case: dict) -> tuple[str, ...]:
+    """A case whose first gradient is sparse (IndexedSlices) needs them: TensorFlow only."""
+    return ("tf_indexed_slices",) if case.get("sparse_first") and len(case["shapes"][0]) >= 1 else ()
+
+
 def rejected_clip_combinations() -> list[tuple[str, str]]:
     """Pairs of clipping options the installed Keras documents as exclusive.
 
@@ -164,7 +169,8 @@ def assert_clip_combinations(spec: Any, case: dict, combinations: list[tuple[str
                 raise norm_first from None
 
 
-@register_check(kind="optimizer", family="optimizer", applies=has("clipping"), strategy=_clip_cases, examples=6)
+@register_check(kind="optimizer", family="optimizer", applies=has("clipping"), strategy=_clip_cases, examples=6,
+                case_needs=_clip_case_needs)
 def check_clipping(spec: Any, case: dict) -> Evidence:
     """clipnorm / clipvalue / global_clipnorm clip as documented (dense and sparse); conflicts are rejected.
 
