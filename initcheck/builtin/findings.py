@@ -199,10 +199,13 @@ SEED_ZERO = {"check_seed_contract": SEED_ZERO_IGNORED, "check_config_round_trip"
 #: ``tf.int32.max - 1`` (``_cast_seed``) -- so two seeds congruent modulo 2^32, resp. 2^31 - 2, draw the same
 #: weights.  Keras 2 (tf.keras 2.12, tf_keras 2.21) keeps the seeds apart.
 SEEDS_FOLDED = ExpectedFailure(
-    backends=("tensorflow",),  # keras/src/backend/tensorflow/random.py; no collision on JAX (docs/backends.md)
-    reason="Keras 3 (TensorFlow backend) reduces integer seeds modulo a fixed number before drawing (2^32 in "
-           "3.0-3.4, 2^31 - 2 from 3.5), so distinct seeds draw identical weights -- from 3.5 even two seeds "
-           "inside 0..2^31 - 1 (0 and 2^31 - 2, 1 and 2^31 - 1) -- and negative seeds are accepted silently",
+    # keras/src/backend/tensorflow/random.py and keras/src/backend/torch/random.py; no collision on JAX
+    # (docs/backends.md).
+    backends=("tensorflow", "torch"),
+    reason="Keras 3 (TensorFlow and torch backends) reduces integer seeds modulo a fixed number before drawing "
+           "(TensorFlow: 2^32 in 3.0-3.4, 2^31 - 2 from 3.5; torch: 2^32), so distinct seeds draw identical "
+           "weights -- on TensorFlow from 3.5 even two seeds inside 0..2^31 - 1 (0 and 2^31 - 2, 1 and "
+           "2^31 - 1) -- and negative seeds are accepted silently",
     versions="keras>=3",
     evidence="keras 3.15.1 on TF 2.21: every random initializer draws the same weights for seeds 0 and 2**31 - 2, "
              "1 and 2**31 - 1, -1 and 2**31 - 3, 7 and 2**63 - 1 (check_seed_collisions on GlorotUniform, root seed "
@@ -212,7 +215,11 @@ SEEDS_FOLDED = ExpectedFailure(
              "designed seeds (check_seed_collisions passes for every built-in), NumPy integer seeds draw like "
              "Python ints; tf_keras 2.21: the reproduction finds no collision; on 3.15.1 and 2.12 the 43 designed "
              "seeds outside [-2**63, 2**63) raise ValueError; sources: keras 3.4.1 backend/tensorflow/random.py "
-             "`tf.cast(draw_seed(seed), 'int32')` of a uint32 seed, 3.5.0 `tf.math.floormod(seed, tf.int32.max - 1)`",
+             "`tf.cast(draw_seed(seed), 'int32')` of a uint32 seed, 3.5.0 `tf.math.floormod(seed, tf.int32.max - 1)`; "
+             "keras 3.15.1 on torch 2.13.0: check_seed_collisions on GlorotUniform and HeNormal, 9299 colliding "
+             "pairs, every difference a multiple of 2**32 (0 and 2**32, 5 and 5 + 2**32 draw the same weights; "
+             "0 and 2**31 - 2 do not); source: keras/src/backend/torch/random.py "
+             "`generator.manual_seed(int(first_seed + second_seed) & 0xFFFFFFFF)`",
     # Collisions and nothing else (each other problem of the check is appended after "; "), at either modulus.
     match=r"^\d+ pair\(s\) of distinct seeds draw identical values, .*every colliding pair differs by a "
           r"multiple of (2147483646|4294967296)$",
@@ -663,13 +670,15 @@ CATALOGUE: tuple[Finding, ...] = (
         summary="Keras 3 folds integer seeds (modulo 2^32 in 3.0-3.4, modulo 2^31 - 2 from 3.5): "
                 "GlorotUniform(seed=1) and GlorotUniform(seed=2**31 - 1) draw the same weights",
         objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
-                 "Orthogonal", "every keras.random op given an integer seed (TensorFlow backend)"),
+                 "Orthogonal", "every keras.random op given an integer seed (TensorFlow and torch backends)"),
         mechanism="keras/src/random/seed_generator.py draw_seed turns an int seed into the tensor [seed, 0]; "
                   "keras 3.0-3.4 build it as uint32 (wrapping modulo 2^32; keras/src/backend/tensorflow/random.py "
                   "tf_draw_seed then casts to int32), keras 3.5.0+ as int64 (random_seed_dtype) and "
                   "keras/src/backend/tensorflow/random.py _cast_seed reduces it with `tf.math.floormod(seed, "
                   "tf.int32.max - 1)` before tf.random.stateless_*. The docs say only 'seed: A Python integer'. "
-                  "tf_keras and tf.keras 2.12 pass the seed to TensorFlow as an int64 without reduction.",
+                  "tf_keras and tf.keras 2.12 pass the seed to TensorFlow as an int64 without reduction. On the "
+                  "torch backend keras/src/backend/torch/random.py torch_seed_generator seeds a torch.Generator "
+                  "with `manual_seed(int(first_seed + second_seed) & 0xFFFFFFFF)`: modulo 2^32 (keras 3.15.1).",
         upstream="not reported; the floormod came with https://github.com/keras-team/keras/pull/19978 (an XLA "
                  "int32-seed fix, keras 3.5.0)",
     ),

@@ -150,3 +150,16 @@ def test_torch_declarations_sit_on_the_measured_checks():
     assert declared[("SGD", "check_clipping")] is f.CLIP_OPTIONS_ONE_APPLIED
     assert declared[("Adam", "check_accumulation_matches_mean_step")] is f.ACCUMULATION_EVERY_CALL
     assert f.TORCH_FLOAT64_MAXIMUM not in declared.values()
+
+
+def test_seeds_folded_holds_on_tensorflow_and_torch_not_jax():
+    """torch's Generator is seeded with the seed modulo 2**32 (check_seed_collisions failed on GlorotUniform and
+    HeNormal with the declared message); JAX draws the designed seeds apart (docs/backends.md)."""
+    from initcheck.builtin.findings import SEEDS_FOLDED
+
+    on = lambda b: {"keras": "3.15.1", "keras_api": "3", "backend": b}  # noqa: E731
+    assert SEEDS_FOLDED.applies(on("tensorflow")) and SEEDS_FOLDED.applies(on("torch"))
+    assert not SEEDS_FOLDED.applies(on("jax"))
+    assert SEEDS_FOLDED.matches("9299 pair(s) of distinct seeds draw identical values, e.g. 0 and 4294967296 (fold "
+                                "modulo 4294967296 (boundary 4294967296+0)); every colliding pair differs by a "
+                                "multiple of 4294967296")
