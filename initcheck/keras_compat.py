@@ -521,7 +521,12 @@ def to_numpy(value: Any) -> Any:
     import numpy as np
 
     if type(value).__module__.startswith("torch"):  # a torch tensor (maybe on a device, with grad)
-        return np.asarray(value.detach().cpu().numpy())
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":  # torch has no NumPy bfloat16; widening to float32 is exact
+            import ml_dtypes
+
+            return np.asarray(value.float().numpy()).astype(ml_dtypes.bfloat16)
+        return np.asarray(value.numpy())
     if hasattr(value, "numpy"):
         return np.asarray(value.numpy())
     return np.asarray(value)
@@ -535,7 +540,8 @@ def dtype_name(value: Any) -> str:
 
         dt = np.asarray(value).dtype
     name = getattr(dt, "name", None) or str(dt)
-    return str(name).replace("tf.", "")
+    # TensorFlow's dtypes print as "tf.float16"; torch's have no .name and print as "torch.float16".
+    return str(name).replace("tf.", "").removeprefix("torch.")
 
 
 def get_config(obj: Any) -> dict:

@@ -35,6 +35,7 @@ __all__ = [
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
     "LOSS_SCALE_EAGER_JAX", "JAX_BF16_NORMAL_128_VALUES",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
+    "TORCH_WEIGHT_DECAY_FLOAT32", "TORCH_FLOAT64_MAXIMUM",
     # the catalogue (`initcheck findings`)
     "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "Finding", "CATALOGUE", "catalogue_entry",
 ]
@@ -50,6 +51,9 @@ ORTHOGONAL_BFLOAT16 = ExpectedFailure(
     match='raised \\w+: .*(Qr|bfloat16)',
 )
 CONSTANT_FLOAT64 = ExpectedFailure(
+    # Not on torch: its ops.cast(-0.3, "float64") is exact and check_exact_values passes (strict XPASS,
+    # docs/backends.md).
+    backends=("tensorflow", "jax"),
     reason="Keras 3 Constant rounds its value through float32 before casting to float64",
     versions="keras>=3",
     evidence="Constant(-0.3)((1,), dtype='float64') -> -0.30000001192092896 (float32 rounding) on Keras 3.15.1; "
@@ -213,10 +217,13 @@ SEED_ZERO = {"check_seed_contract": SEED_ZERO_IGNORED, "check_config_round_trip"
 #: ``tf.int32.max - 1`` (``_cast_seed``) -- so two seeds congruent modulo 2^32, resp. 2^31 - 2, draw the same
 #: weights.  Keras 2 (tf.keras 2.12, tf_keras 2.21) keeps the seeds apart.
 SEEDS_FOLDED = ExpectedFailure(
-    backends=("tensorflow",),  # keras/src/backend/tensorflow/random.py; no collision on JAX (docs/backends.md)
-    reason="Keras 3 (TensorFlow backend) reduces integer seeds modulo a fixed number before drawing (2^32 in "
-           "3.0-3.4, 2^31 - 2 from 3.5), so distinct seeds draw identical weights -- from 3.5 even two seeds "
-           "inside 0..2^31 - 1 (0 and 2^31 - 2, 1 and 2^31 - 1) -- and negative seeds are accepted silently",
+    # keras/src/backend/tensorflow/random.py and keras/src/backend/torch/random.py; no collision on JAX
+    # (docs/backends.md).
+    backends=("tensorflow", "torch"),
+    reason="Keras 3 (TensorFlow and torch backends) reduces integer seeds modulo a fixed number before drawing "
+           "(TensorFlow: 2^32 in 3.0-3.4, 2^31 - 2 from 3.5; torch: 2^32), so distinct seeds draw identical "
+           "weights -- on TensorFlow from 3.5 even two seeds inside 0..2^31 - 1 (0 and 2^31 - 2, 1 and "
+           "2^31 - 1) -- and negative seeds are accepted silently",
     versions="keras>=3",
     evidence="keras 3.15.1 on TF 2.21: every random initializer draws the same weights for seeds 0 and 2**31 - 2, "
              "1 and 2**31 - 1, -1 and 2**31 - 3, 7 and 2**63 - 1 (check_seed_collisions on GlorotUniform, root seed "
@@ -226,7 +233,11 @@ SEEDS_FOLDED = ExpectedFailure(
              "designed seeds (check_seed_collisions passes for every built-in), NumPy integer seeds draw like "
              "Python ints; tf_keras 2.21: the reproduction finds no collision; on 3.15.1 and 2.12 the 43 designed "
              "seeds outside [-2**63, 2**63) raise ValueError; sources: keras 3.4.1 backend/tensorflow/random.py "
-             "`tf.cast(draw_seed(seed), 'int32')` of a uint32 seed, 3.5.0 `tf.math.floormod(seed, tf.int32.max - 1)`",
+             "`tf.cast(draw_seed(seed), 'int32')` of a uint32 seed, 3.5.0 `tf.math.floormod(seed, tf.int32.max - 1)`; "
+             "keras 3.15.1 on torch 2.13.0: check_seed_collisions on GlorotUniform and HeNormal, 9299 colliding "
+             "pairs, every difference a multiple of 2**32 (0 and 2**32, 5 and 5 + 2**32 draw the same weights; "
+             "0 and 2**31 - 2 do not); source: keras/src/backend/torch/random.py "
+             "`generator.manual_seed(int(first_seed + second_seed) & 0xFFFFFFFF)`",
     # Collisions and nothing else (each other problem of the check is appended after "; "), at either modulus.
     match=r"^\d+ pair\(s\) of distinct seeds draw identical values, .*every colliding pair differs by a "
           r"multiple of (2147483646|4294967296)$",
@@ -423,6 +434,8 @@ NADAM_RESUME = ExpectedFailure(
 )
 
 FLOAT64_CONSTANTS = ExpectedFailure(
+    # Not on torch: its ops.cast(0.96, "float64") is exact and the check passes (strict XPASS, docs/backends.md).
+    backends=("tensorflow", "jax"),
     reason=("on float64 variables, Python-float constants of the rule (Nadam's 0.96 schedule base and "
             "0.5) are cast through float32 (`ops.cast(0.999, 'float64')` converts to a float32 tensor "
             "first), so a float64 optimizer carries float32-level errors (~1e-7 relative) in its bias corrections"),
@@ -435,6 +448,8 @@ FLOAT64_CONSTANTS = ExpectedFailure(
 
 
 FLOAT64_BETAS = ExpectedFailure(
+    # Not on torch: its ops.cast(0.999, "float64") is exact and the check passes (strict XPASS, docs/backends.md).
+    backends=("tensorflow", "jax"),
     reason=("on float64 variables Adam's documented betas (0.9, 0.999) enter the bias corrections rounded to "
             "float32 (a Python float is converted to a float32 tensor before the cast to float64), so the "
             "float64 trajectory carries float32-level error"),
@@ -443,6 +458,39 @@ FLOAT64_BETAS = ExpectedFailure(
               "the documented rule in float64 by 0.000998947065 (relative 6.7e-6); tf_keras 2.21.0 over 5 steps "
               "at lr=1e-4: 0.10324277553 vs 0.10324277736 (4.3x the float64 tolerance)"),
     match='-step trajectory: weights differ from the reference',
+)
+
+
+# --- Keras 3 on the PyTorch backend (docs/backends.md, "PyTorch runs"; the longer reproductions with their
+# TensorFlow contrast are in docs/data/backends/).  Measured on Keras 3.15.1 with torch 2.13.0 (CPU) only.
+TORCH_WEIGHT_DECAY_FLOAT32 = ExpectedFailure(
+    backends=("torch",),  # keras/src/backend/torch/optimizers/torch_optimizer.py; TensorFlow is exact
+    reason=("on the torch backend, decoupled weight decay multiplies every variable by a factor "
+            "1 - weight_decay * learning_rate computed in float32 (the learning-rate variable's dtype), so a "
+            "float64 variable's decay step lr * wd * w carries float32 error (a few percent of the step at "
+            "lr * wd = 1e-6)"),
+    versions="keras>=3.15.1,<3.16",
+    evidence=("SGD(learning_rate=float32(1e-4), weight_decay=float32(0.01)), float64 w0 = [0.1, -0.98], zero "
+              "gradient, one step: torch gives 0.09999989867210389 (decay step off by 1.3%), TensorFlow "
+              "0.09999990000000476 = w0 - lr*wd*w0 (keras 3.15.1, torch 2.13.0, tensorflow 2.21.0); "
+              "check_weight_decay (float64, wd 0.01) fails by ~2e7x the float64 tolerance on every optimizer "
+              "whose ci draw has such a case, AdamW's trajectory and EMA checks (wd 0.5) by ~1e7x; "
+              "check_accumulation_matches_mean_step (float64, wd 0.1) too, undeclared there: it carries "
+              "ACCUMULATION_EVERY_CALL"),
+    match=r"weights differ from the reference",
+)
+TORCH_FLOAT64_MAXIMUM = ExpectedFailure(
+    backends=("torch",),  # keras/src/backend/torch/numpy.py maximum/minimum + common/dtypes.py result_type
+    reason=("on the torch backend keras.ops.maximum and keras.ops.minimum return float32 for float64 inputs "
+            "(they promote with keras.backend.result_type, which maps float64 to float32 outside TensorFlow), "
+            "so clipnorm's divisor max(||g||, clipnorm) -- and the clipped float64 gradient -- are rounded to "
+            "float32"),
+    versions="keras>=3.15.1,<3.16",
+    evidence=("keras.ops.maximum(float64 tensor, float64 tensor).dtype is float32 on torch, float64 on "
+              "TensorFlow; SGD(float32(1e-4), clipnorm=float32(0.05)), float64 w0 = [0.10296768], g = "
+              "[0.17725309]: the step is off by 4.1e-8 relative on torch, 8e-13 on TensorFlow (keras 3.15.1, "
+              "torch 2.13.0); check_clipping's float64 clipnorm case fails by 110x-2900x the float64 tolerance"),
+    match=r"clipnorm=[0-9.e-]+: weights differ from the reference",
 )
 
 
@@ -671,13 +719,15 @@ CATALOGUE: tuple[Finding, ...] = (
         summary="Keras 3 folds integer seeds (modulo 2^32 in 3.0-3.4, modulo 2^31 - 2 from 3.5): "
                 "GlorotUniform(seed=1) and GlorotUniform(seed=2**31 - 1) draw the same weights",
         objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
-                 "Orthogonal", "every keras.random op given an integer seed (TensorFlow backend)"),
+                 "Orthogonal", "every keras.random op given an integer seed (TensorFlow and torch backends)"),
         mechanism="keras/src/random/seed_generator.py draw_seed turns an int seed into the tensor [seed, 0]; "
                   "keras 3.0-3.4 build it as uint32 (wrapping modulo 2^32; keras/src/backend/tensorflow/random.py "
                   "tf_draw_seed then casts to int32), keras 3.5.0+ as int64 (random_seed_dtype) and "
                   "keras/src/backend/tensorflow/random.py _cast_seed reduces it with `tf.math.floormod(seed, "
                   "tf.int32.max - 1)` before tf.random.stateless_*. The docs say only 'seed: A Python integer'. "
-                  "tf_keras and tf.keras 2.12 pass the seed to TensorFlow as an int64 without reduction.",
+                  "tf_keras and tf.keras 2.12 pass the seed to TensorFlow as an int64 without reduction. On the "
+                  "torch backend keras/src/backend/torch/random.py torch_seed_generator seeds a torch.Generator "
+                  "with `manual_seed(int(first_seed + second_seed) & 0xFFFFFFFF)`: modulo 2^32 (keras 3.15.1).",
         upstream="not reported; the floormod came with https://github.com/keras-team/keras/pull/19978 (an XLA "
                  "int32-seed fix, keras 3.5.0)",
     ),
@@ -813,6 +863,32 @@ CATALOGUE: tuple[Finding, ...] = (
                   "keras/optimizers/nadam.py use `tf.cast(0.96, var_dtype)` everywhere. The reproduction matches "
                   "each form exactly.",
         upstream=f"not reported for Keras (root cause: {_TF_CAST})",
+    ),
+    Finding(
+        id="torch-weight-decay-float32", declaration=TORCH_WEIGHT_DECAY_FLOAT32,
+        summary="On the torch backend a float64 variable's decoupled weight decay uses a float32 factor "
+                "1 - wd * lr",
+        objects=("every Keras 3 optimizer with weight_decay (the torch backend's optimizer base)",),
+        mechanism="keras/src/backend/torch/optimizers/torch_optimizer.py TorchOptimizer._apply_weight_decay: "
+                  "`torch._foreach_mul_(variables, 1 - self.weight_decay * self._get_current_learning_rate())`, "
+                  "a float32 tensor (the learning-rate variable). The other backends use "
+                  "keras/src/optimizers/base_optimizer.py _apply_weight_decay, which casts lr and wd to the "
+                  "variable's dtype and assigns w - w * wd * lr.",
+        upstream="not reported",
+    ),
+    Finding(
+        id="torch-float64-maximum", declaration=TORCH_FLOAT64_MAXIMUM,
+        summary="On the torch backend keras.ops.maximum / minimum of float64 tensors are float32: float64 "
+                "clipnorm is rounded to float32",
+        objects=("keras.ops.maximum", "keras.ops.minimum", "clipnorm of every Keras 3 optimizer"),
+        mechanism="keras/src/backend/torch/numpy.py maximum and minimum cast both inputs to "
+                  "dtypes.result_type(x1.dtype, x2.dtype); keras/src/backend/common/dtypes.py "
+                  "_lattice_result_type ends with BIT64_TO_BIT32_DTYPE, which maps float64 to float32 on every "
+                  "backend but TensorFlow ('aligned with JAX's default'). Other torch ops (divide, where, sqrt, "
+                  "clip) keep float64. BaseOptimizer._clip_by_norm divides by ops.maximum(l2norm, clipnorm).",
+        upstream="not reported",
+        pending="check_clipping (float64 clipnorm cases fail on torch for SGD, AdamW, Adagrad, Adadelta; the check "
+                "carries CLIP_OPTIONS_ONE_APPLIED, and a check carries one declaration)",
     ),
     Finding(
         id="ftrl-l2-doubled", declaration=FTRL_DOCSTRING_L2,
