@@ -14,7 +14,6 @@ import sys
 
 import pytest
 from hypothesis import find
-from hypothesis.errors import NoSuchExample
 
 from initcheck import keras_compat as kc
 from initcheck.builtin.optimizers import builtin_specs
@@ -25,20 +24,23 @@ def _sgd():
     return next(s for s in builtin_specs() if s.name == "SGD")
 
 
-def test_clip_cases_draw_a_sparse_first_gradient_only_with_indexed_slices(monkeypatch):
-    """check_clipping's IndexedSlices first step is drawn where the backend has tf.IndexedSlices, never elsewhere.
+def test_clip_cases_with_a_sparse_first_gradient_need_indexed_slices(monkeypatch):
+    """check_clipping's IndexedSlices first step needs tf.IndexedSlices: where the backend has none the case is
+    one the battery cannot run (it is replaced and counted as not run), never an error.
 
-    On torch it used to be drawn too, and the check errored (NotOnBackend from keras_compat.tf()) instead of
-    checking the clipping.
+    On torch such a case used to error (NotOnBackend from keras_compat.tf()) instead of checking the clipping.
     """
-    if kc.capability_missing(("tf_indexed_slices",)) is None:
-        assert find(_clip_cases(_sgd()), lambda c: c["sparse_first"])["sparse_first"] is True
+    from initcheck.checks import all_checks
+
+    check = all_checks()["check_clipping"]
+    sparse = find(_clip_cases(_sgd()), lambda c: c["sparse_first"])
+    dense = find(_clip_cases(_sgd()), lambda c: not c["sparse_first"])
+    assert check.case_needs(sparse) == ("tf_indexed_slices",) and check.case_needs(dense) == ()
     what, _ = kc.CAPABILITIES["tf_indexed_slices"]
     monkeypatch.setitem(kc.CAPABILITIES, "tf_indexed_slices", (what, ()))  # no backend has it
-    with pytest.raises(NoSuchExample):
-        find(_clip_cases(_sgd()), lambda c: c["sparse_first"])
-    # The rest of the case is still drawn: every clipping option.
-    for option in ("clipnorm", "clipvalue", "global_clipnorm"):
+    assert kc.capability_missing(check.case_needs(sparse)) is not None
+    assert kc.capability_missing(check.case_needs(dense)) is None
+    for option in ("clipnorm", "clipvalue", "global_clipnorm"):  # every clipping option is still drawn
         assert find(_clip_cases(_sgd()), lambda c, o=option: c["clip"] == o)["clip"] == option
 
 
