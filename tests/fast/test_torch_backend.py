@@ -145,9 +145,11 @@ def test_torch_declarations_sit_on_the_measured_checks():
 
     declared = {(s.name, c): s.expected_failures[c] for s in builtin_specs() for c in s.expected_failures}
     wd = {k for k, v in declared.items() if v is f.TORCH_WEIGHT_DECAY_FLOAT32}
-    assert wd == {*((n, "check_weight_decay") for n in ("Adam", "Adamax", "RMSprop", "Adagrad", "Adadelta", "Ftrl",
-                                                          "Lion")),
-                  ("AdamW", "check_trajectory_matches_reference"), ("AdamW", "check_ema")}
+    measured = {*((n, "check_weight_decay") for n in ("Adam", "Adamax", "RMSprop", "Adagrad", "Adadelta", "Ftrl",
+                                                      "Lion")),
+                ("AdamW", "check_trajectory_matches_reference"), ("AdamW", "check_ema")}
+    present = {s.name for s in builtin_specs()}  # the installed Keras's optimizers (Keras 2 has no Lion, no AdamW)
+    assert wd == {(n, c) for n, c in measured if n in present}
     # The early-Keras-3 declarations those checks carry on TensorFlow are still there.
     assert declared[("SGD", "check_clipping")] is f.CLIP_OPTIONS_ONE_APPLIED
     assert declared[("Adam", "check_accumulation_matches_mean_step")] is f.ACCUMULATION_EVERY_CALL
