@@ -36,7 +36,7 @@ __version__ = "0.2.0"
 
 #: Public name -> module (relative to ``initcheck``) that defines it.
 _EXPORTS: dict[str, str] = {
-    "InitializerSpec": "spec", "OptimizerSpec": "spec", "ExpectedFailure": "spec", "SpecError": "spec",
+    "InitializerSpec": "spec", "OptimizerSpec": "spec", "ExpectedFailure": "spec", "Declarations": "spec", "SpecError": "spec",
     "Rule": "references.optimizers",
     "Evidence": "checks.evidence", "CheckFailure": "checks.evidence",
     "Law": "laws", "Uniform": "laws", "Normal": "laws", "TruncatedNormal": "laws", "Orthogonal": "laws",

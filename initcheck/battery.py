@@ -40,7 +40,7 @@ from typing import Any, Iterator, Optional, Sequence
 from . import keras_compat
 from .checks import Check, all_checks, check_names, checks_for
 from .checks.evidence import CheckFailure, DeclaredFailure, Evidence, plugin_traceback
-from .spec import canonical_check_name
+from .spec import Declarations, canonical_check_name, declarations
 
 __all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "hypothesis_settings", "PROFILES", "STATUSES", "BAD",
            "reproduce_command", "expected_failure_for", "blocked_by", "spec_label", "default_profile",
@@ -259,13 +259,17 @@ class CaseNotApplicable(Exception):
 
 
 def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shrink: bool = True,
-              not_run: Optional[list[str]] = None) -> list[Evidence]:
+              not_run: Optional[list[str]] = None, expected: Optional[Declarations] = None) -> list[Evidence]:
     """Run one item; raise :class:`CheckFailure` (with evidence) on failure.
 
     With ``case`` given, replay that single case instead of searching.  A
-    :class:`DeclaredFailure` (a known consequence of the spec's declarations)
-    ends the search without shrinking and is raised after it, unless another
-    case fails for real.
+    :class:`DeclaredFailure` (a known consequence of the spec's declarations,
+    or a case whose every failed part matches one of ``expected``, the
+    declarations that hold) does not end the search: the remaining cases
+    still run, so a declared failure in one case cannot hide an undeclared
+    one in another.  After the search the declared failures are raised as
+    one :class:`DeclaredFailure`, unless another case failed for real (that
+    failure is raised at once).
 
     A case the backend cannot run (:meth:`initcheck.checks.Check.case_missing`:
     its dtype, or ``Check.case_needs``, needs a capability the backend lacks
@@ -281,8 +285,6 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
     rejected: list[str] = not_run if not_run is not None else []
 
     def once(c: dict) -> None:
-        if declared:
-            return
         reason = check.case_missing(c)
         if reason:
             rejected.append(reason)
@@ -299,10 +301,28 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
             return
         except CheckFailure as failure:
             _stamp(failure.evidence, item.qualname, c)
+            if expected is not None and expected.matches(failure.evidence.message, failure.evidence.data):
+                declared.append(_declared(failure.evidence, expected))
+                return
             raise failure.refresh() from None
+        except Exception as exc:  # a crash: declared when a declaration names it, else it ends the search
+            text = f"{type(exc).__name__}: {exc}"
+            if expected is None or _search_control(exc) or not expected.matches(text):
+                raise
+            ev = Evidence(check=check.name, spec=item.qualname, passed=False, message=text, case=dict(c),
+                          data={"exception": type(exc).__name__})
+            declared.append(_declared(_stamp(ev, item.qualname, c), expected))
+            return
         if isinstance(ev, Evidence):
             collected.append(_stamp(ev, item.qualname, c))
 
+    if case is None and check.designed is not None:
+        for designed in check.designed(spec):
+            reason = check.case_missing(designed)
+            if reason:
+                rejected.append(reason)
+                continue
+            once(dict(designed))
     if case is not None or check.strategy is None:
         once(dict(case or {}))
         return _settled(collected, declared)
@@ -331,21 +351,58 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
     return _settled(collected, declared)
 
 
+def _search_control(exc: BaseException) -> bool:
+    """Is ``exc`` Hypothesis's own signal (a rejected case, ...) rather than a failure of the check?"""
+    try:
+        from hypothesis.errors import HypothesisException
+    except ImportError:  # pragma: no cover - hypothesis is a hard dependency
+        return False
+    return isinstance(exc, HypothesisException)
+
+
+def _declared(evidence: Evidence, expected: Declarations) -> DeclaredFailure:
+    """A case failure that ``expected`` covers, kept with the declarations it shows."""
+    shown = expected.covering(evidence.message, evidence.data)
+    evidence.data = {**evidence.data, "declared_by_spec": [d.reason for d in shown]}
+    failure = DeclaredFailure(evidence, Declarations(tuple(shown)) if shown else expected)
+    return failure.refresh()  # type: ignore[return-value]
+
+
 def _settled(collected: list[Evidence], declared: list[DeclaredFailure]) -> list[Evidence]:
-    if declared:
-        raise declared[0]
-    return collected
+    """The passing evidence, or the declared failures of the search as one :class:`DeclaredFailure`."""
+    if not declared:
+        return collected
+    first = declared[0]
+    if len(declared) == 1:
+        raise first
+    seen: list[Any] = []
+    for failure in declared:
+        for d in declarations(failure.expected):
+            if d not in seen:
+                seen.append(d)
+    ev = first.evidence
+    ev.message = (f"{ev.message} [{len(declared)} failing cases, every one declared; "
+                  f"{len(collected)} case(s) passed]")
+    ev.data = {**ev.data, "declared_cases": len(declared), "declared_by_spec": [d.reason for d in seen],
+               "declared_case_messages": [f.evidence.message[:300] for f in declared[1:6]]}
+    raise DeclaredFailure(ev, Declarations(tuple(seen))).refresh()
 
 
-def expected_failure_for(item: Item) -> Any:
-    """The expected failure for this item (the runner's, else the spec's), if it holds for the installed versions."""
-    xf = item.expected
-    if xf is None:
-        getter = getattr(item.spec, "expected_failure", None)
-        xf = getter(item.check.name) if getter else None
-    if xf is None or not xf.applies(keras_compat.versions()):
+def expected_failure_for(item: Item) -> Optional[Declarations]:
+    """The expected failures declared for this item (the runner's, else the spec's) that hold for the installed
+    versions, as one :class:`~initcheck.spec.Declarations`; ``None`` when none holds."""
+    if item.expected is not None:
+        items = declarations(item.expected)
+    else:
+        getter = getattr(item.spec, "declarations", None)
+        if getter is not None:
+            items = getter(item.check.name)
+        else:  # a spec-like object with only the one-declaration accessor
+            one = getattr(item.spec, "expected_failure", lambda name: None)(item.check.name)
+            items = () if one is None else (one,)
+    if not items:
         return None
-    return xf
+    return Declarations(tuple(items)).holding(keras_compat.versions())
 
 
 _OUTCOMES: dict[tuple[str, str, str, int], Outcome] = {}
@@ -427,7 +484,7 @@ def _classify(item: Item, profile: str, case: Optional[dict], limit: float, star
     not_run: list[str] = []
     try:
         with time_limit(limit):
-            evidence = run_check(item, profile, case, shrink=xf is None, not_run=not_run)
+            evidence = run_check(item, profile, case, shrink=xf is None, not_run=not_run, expected=xf)
     except CaseNotApplicable as exc:
         return done("not_applicable", str(exc))
     except CheckTimeout as exc:
@@ -436,15 +493,17 @@ def _classify(item: Item, profile: str, case: Optional[dict], limit: float, star
                               f"--initcheck-timeout or {ENV_TIMEOUT}); the spec's remaining checks are blocked\n"
                               f"  reproduce: {reproduce_command(item.qualname, item.check.name, case)}")
     except DeclaredFailure as failure:
-        return done("xfailed", f"{failure}\n  expected failure (declared by the spec): {failure.expected.reason}",
-                    [failure.evidence])
+        return done("xfailed", f"{failure}\n  expected failure (declared by the spec): {failure.expected.reason}"
+                               + _not_seen_note(xf, failure.expected), [failure.evidence])
     except CheckFailure as failure:
         if xf is None:
             return done("failed", str(failure), [failure.evidence])
         if xf.matches(failure.evidence.message, failure.evidence.data):
             return done("xfailed", f"{failure}\n  expected failure: {xf.reason}", [failure.evidence])
+        missed = xf.uncovered(failure.evidence.message, failure.evidence.data)
         return done("failed", f"declared expected failure {xf.reason!r} (match {xf.match!r}), but it failed with: "
-                              f"{failure}", [failure.evidence])
+                              f"{failure}" + (f"\n  not declared: {'; '.join(missed)}" if missed else ""),
+                    [failure.evidence])
     except Exception as exc:  # a crash in the object under test or the check
         text = f"{type(exc).__name__}: {exc}"
         if xf is not None and xf.matches(text):
@@ -458,6 +517,16 @@ def _classify(item: Item, profile: str, case: Optional[dict], limit: float, star
         return done("xpassed", f"[XPASS(strict)] declared expected failure did not happen: {xf.reason}"
                                + (f"\n  {note}" if note else ""), evidence)
     return done("passed", note, evidence)
+
+
+def _not_seen_note(holding: Optional[Declarations], shown: Any) -> str:
+    """For a check with several declarations: the ones that hold but did not show in this run (not an error:
+    another profile or case seed may draw their cases)."""
+    if holding is None or len(holding.items) < 2:
+        return ""
+    seen = declarations(shown)
+    missing = [d.reason for d in holding.items if d not in seen]
+    return f"\n  declared, not seen in this run: {' | '.join(missing)}" if missing else ""
 
 
 def _not_run_note(not_run: Sequence[str]) -> str:

@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "SpecError",
     "ExpectedFailure",
+    "Declarations",
+    "declarations",
+    "failure_parts",
     "InitializerSpec",
     "OptimizerSpec",
     "INITIALIZER_TAGS",
@@ -190,6 +193,79 @@ class ExpectedFailure:
                             f"must be a tuple of backends among {BACKENDS}, got {self.backends!r}")
 
 
+def failure_parts(message: str, data: Optional[Mapping[str, Any]] = None) -> list[tuple[str, dict[str, Any]]]:
+    """The separate failures inside one check failure, as ``(message, evidence data)`` pairs.
+
+    A check that tests several properties (:class:`~initcheck.checks.evidence.Parts`) or several
+    statistics (:func:`~initcheck.checks.evidence.statistical_verdict`) lists each failed one under
+    ``"failures"`` in its evidence; any other failure is one part, its whole message.
+    """
+    data = dict(data or {})
+    listed = data.get("failures")
+    if isinstance(listed, list) and listed:
+        return [(str(p.get("message", "")), {**data, **dict(p.get("data") or {})}) for p in listed]
+    return [(message, data)]
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """Every expected failure one spec declares for one check, judged together.
+
+    A failure is declared when *each* of its parts (:func:`failure_parts`) is
+    matched by at least one of the declarations: one declared cause cannot
+    cover another, undeclared one that fails beside it.  With a single
+    declaration it behaves as that :class:`ExpectedFailure`.
+    """
+
+    items: tuple[ExpectedFailure, ...]
+
+    @property
+    def reason(self) -> str:
+        return " | ".join(d.reason for d in self.items)
+
+    @property
+    def versions(self) -> str:
+        return " | ".join(d.versions for d in self.items) if len(self.items) > 1 else self.items[0].versions
+
+    @property
+    def evidence(self) -> str:
+        return " | ".join(d.evidence for d in self.items if d.evidence)
+
+    @property
+    def match(self) -> str:
+        return " | ".join(d.match for d in self.items) if len(self.items) > 1 else self.items[0].match
+
+    def holding(self, installed: Mapping[str, str]) -> Optional["Declarations"]:
+        """The declarations that hold for ``installed``, or ``None`` when none does."""
+        kept = tuple(d for d in self.items if d.applies(installed))
+        return Declarations(kept) if kept else None
+
+    def applies(self, installed: Mapping[str, str]) -> bool:
+        return any(d.applies(installed) for d in self.items)
+
+    def covering(self, message: str, data: Optional[Mapping[str, Any]] = None) -> list[ExpectedFailure]:
+        """The declarations this failure shows (each matched by one of its parts, in declaration order)."""
+        parts = failure_parts(message, data)
+        return [d for d in self.items if any(d.matches(m, pd) for m, pd in parts)]
+
+    def uncovered(self, message: str, data: Optional[Mapping[str, Any]] = None) -> list[str]:
+        """The parts of this failure that no declaration matches (empty: the failure is the declared one)."""
+        return [m for m, pd in failure_parts(message, data) if not any(d.matches(m, pd) for d in self.items)]
+
+    def matches(self, message: str, data: Optional[Mapping[str, Any]] = None) -> bool:
+        """Is every part of this failure a declared one?"""
+        return not self.uncovered(message, data)
+
+
+def declarations(value: Any) -> tuple[ExpectedFailure, ...]:
+    """An ``expected_failures`` value (a reason, an :class:`ExpectedFailure` or a list/tuple of them) as a tuple."""
+    if isinstance(value, Declarations):
+        return value.items
+    if isinstance(value, (list, tuple)):
+        return tuple(_as_expected(v) for v in value)
+    return (_as_expected(value),)
+
+
 def validate_name(value: Any) -> str:
     """Check a spec's ``name`` (shared by every kind of spec); return it for messages."""
     name = value if isinstance(value, str) else repr(value)
@@ -207,7 +283,20 @@ def _validate_expected(spec_name: str, expected: Mapping[str, Any], known_checks
         if known_checks is not None and check not in known_checks:
             raise SpecError(spec_name, f"expected_failures[{check!r}]",
                             f"names no registered check; known: {sorted(known_checks)}")
-        _as_expected(value).validate(spec_name, check)
+        if isinstance(value, (list, tuple)) and not value:
+            raise SpecError(spec_name, f"expected_failures[{check!r}]", "is an empty list (leave the check out)")
+        bad = [v for v in (value if isinstance(value, (list, tuple)) else [value])
+               if not isinstance(v, (str, ExpectedFailure))]
+        if bad:
+            raise SpecError(spec_name, f"expected_failures[{check!r}]",
+                            f"must be a reason, an ExpectedFailure or a list of them, got {bad[0]!r}")
+        items = declarations(value)
+        for d in items:
+            d.validate(spec_name, check)
+        if len(items) > 1 and any(not d.match for d in items):
+            raise SpecError(spec_name, f"expected_failures[{check!r}]",
+                            "several declarations for one check each need a match (one without a match "
+                            "covers every failure, so the others could never be told apart)")
 
 
 def _unknown_tag(spec: Any, tag: str, known: Mapping[str, str]) -> SpecError:
@@ -247,7 +336,9 @@ class InitializerSpec:
         unseeded_repeat: The same for an instance built with ``seed=None``.
         namespace: Overrides the distribution part of the qualified name
             (the built-ins use ``keras``).
-        expected_failures: ``{check_name: ExpectedFailure or reason}``.
+        expected_failures: ``{check_name: ExpectedFailure or reason}``, or a list of
+            them for a check that fails for several declared causes (each then
+            needs a ``match``; see :class:`Declarations`).
         description: One line for listings.
         min_size: Smallest size of each dimension it accepts.
         seed_range: ``(lo, hi)``, the integer seeds the factory documents:
@@ -296,8 +387,14 @@ class InitializerSpec:
         return shape_fans(shape)
 
     def expected_failure(self, check: str) -> Optional[ExpectedFailure]:
+        """The (first) declaration for ``check``; :meth:`declarations` gives every one."""
         value = self.expected_failures.get(check)
-        return None if value is None else _as_expected(value)
+        return None if value is None else declarations(value)[0]
+
+    def declarations(self, check: str) -> tuple[ExpectedFailure, ...]:
+        """Every expected failure declared for ``check`` (empty when none)."""
+        value = self.expected_failures.get(check)
+        return () if value is None else declarations(value)
 
     def has(self, tag: str) -> bool:
         """Does the spec carry ``tag``?  An unknown tag raises :class:`SpecError` (a typo is not a "no")."""
@@ -448,7 +545,9 @@ class OptimizerSpec:
         learning_rate: Strategy for learning rates (default 1e-4..0.5).
         dtypes: Variable dtypes the optimizer supports.
         namespace: Overrides the distribution part of the qualified name.
-        expected_failures: ``{check_name: ExpectedFailure or reason}``.
+        expected_failures: ``{check_name: ExpectedFailure or reason}``, or a list of
+            them for a check that fails for several declared causes (each then
+            needs a ``match``; see :class:`Declarations`).
         description: One line for listings.
         min_rank: Smallest variable rank the rule accepts.
         default_weight_decay: The decay the optimizer applies when no
@@ -492,8 +591,14 @@ class OptimizerSpec:
         return ExpectedFailure(reason="tag range", versions=versions).applies(kc.versions_from_metadata())
 
     def expected_failure(self, check: str) -> Optional[ExpectedFailure]:
+        """The (first) declaration for ``check``; :meth:`declarations` gives every one."""
         value = self.expected_failures.get(check)
-        return None if value is None else _as_expected(value)
+        return None if value is None else declarations(value)[0]
+
+    def declarations(self, check: str) -> tuple[ExpectedFailure, ...]:
+        """Every expected failure declared for ``check`` (empty when none)."""
+        value = self.expected_failures.get(check)
+        return () if value is None else declarations(value)
 
     def reference_hp(self, hparams: Mapping[str, Any]) -> dict[str, Any]:
         """Hyperparameters plus this spec's conventions, as the rule reads them."""

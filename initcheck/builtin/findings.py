@@ -37,7 +37,7 @@ __all__ = [
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
     "TORCH_WEIGHT_DECAY_FLOAT32", "TORCH_FLOAT64_MAXIMUM",
     # the catalogue (`initcheck findings`)
-    "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "Finding", "CATALOGUE", "catalogue_entry",
+    "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "RMSPROP_CENTERED_SPARSE_CRASH", "Finding", "CATALOGUE", "catalogue_entry",
 ]
 
 
@@ -391,6 +391,20 @@ SPARSE_DUPLICATES = ExpectedFailure(
     evidence=("Adam(lr=0.1), w=ones((4,3)), IndexedSlices(ones((3,3)), [0,0,2]): row 0 becomes 0.8586 "
               "(the dense gradient 2 gives 0.9000); keras 3.15.1 / tensorflow 2.21.0"),
     match='sparse \\(IndexedSlices\\) run: weights differ',
+)
+
+RMSPROP_CENTERED_SPARSE_CRASH = ExpectedFailure(
+    reason=("Keras 3 on the TensorFlow backend: RMSprop(centered=True) raises InvalidArgumentError on an "
+            "IndexedSlices gradient with a repeated index (the index union of its sparse divide maps positions "
+            "with tf.scatter_nd, which sums repeated ones, and gathers past the end)"),
+    versions=_K3,
+    evidence=("RMSprop(learning_rate=0.06, rho=0.001, centered=True), w=zeros((1,1)) float32, IndexedSlices("
+              "full((2,1), 0.1), [0, 0]): InvalidArgumentError GatherV2 'indices[0] = 3 is not in [0, 3)'; "
+              "keras 3.0.0 to 3.15.1 on tensorflow 2.21.0 (each 3.x release checked); centered=False or unique "
+              "indices: no error; tf.keras 2.12: no error (it deduplicates first). Found by the thorough profile "
+              "(check_sparse_matches_dense, case seed 3)"),
+    match=r"sparse \(IndexedSlices\) run: raised InvalidArgumentError: .*indices\[\d+\] = \d+ is not in",
+    backends=("tensorflow",),
 )
 
 LOSS_SCALE_SKIP_COUNTS = ExpectedFailure(
@@ -801,6 +815,18 @@ CATALOGUE: tuple[Finding, ...] = (
                   "separately, so duplicates give g1^2 + g2^2 instead of (g1 + g2)^2. tf_keras deduplicates first "
                   "(tf_keras/src/optimizers/optimizer.py _deduplicate_sparse_grad).",
         upstream="not reported (a related performance thread: https://github.com/keras-team/keras/issues/19992)",
+    ),
+    Finding(
+        id="rmsprop-centered-sparse-crash", declaration=RMSPROP_CENTERED_SPARSE_CRASH,
+        summary="Keras 3 (TensorFlow backend) RMSprop(centered=True) raises InvalidArgumentError on an "
+                "IndexedSlices gradient with a repeated index",
+        objects=("RMSprop",),
+        mechanism="With centered=True, keras/src/optimizers/rmsprop.py update_step ops.divide's two IndexedSlices, "
+                  "which goes through keras/src/backend/tensorflow/sparse.py indexed_slices_union_indices_and_values; "
+                  "its position map is built with tf.scatter_nd(indices, range(1, n + 1)), and scatter_nd sums "
+                  "repeated positions (1 + 2 = 3 for [0, 0]), so the following tf.gather reads past the end. "
+                  "centered=False and unique indices do not reach it.",
+        upstream="not reported",
     ),
     Finding(
         id="loss-scale-iterations-on-skip", declaration=LOSS_SCALE_SKIP_COUNTS,

@@ -33,9 +33,8 @@ from ..references.optimizers import RULES
 from ..spec import OptimizerSpec
 from ..strategies import epsilons, learning_rates, unit_interval
 from .findings import (ADAFACTOR_DOCSTRING_RELATIVE_STEP, FLOAT64_BETAS, FLOAT64_CONSTANTS, FTRL_DOCSTRING_L2,
-                       LOSS_SCALE_EAGER_JAX, LOSS_SCALE_SKIP_COUNTS, NADAM_RESUME, SPARSE_DUPLICATES,
-                       TORCH_WEIGHT_DECAY_FLOAT32, early_keras3_findings,
-                       moved_to_findings)
+                       LOSS_SCALE_EAGER_JAX, LOSS_SCALE_SKIP_COUNTS, NADAM_RESUME, RMSPROP_CENTERED_SPARSE_CRASH,
+                       SPARSE_DUPLICATES, TORCH_WEIGHT_DECAY_FLOAT32, early_keras3_findings, moved_to_findings)
 
 __all__ = ["builtin_specs", "OUT_OF_SCOPE", "keras_factory", "COMMON_TAGS"]
 
@@ -176,7 +175,8 @@ def builtin_specs() -> list[OptimizerSpec]:
         _spec("RMSprop", "rmsprop", {"rho": b(), "momentum": _momenta(), "epsilon": eps, "centered": _bools()},
               {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
               add=("momentum", "centered"), conventions={"epsilon_placement": "inside_sqrt"},
-              expected={"check_sparse_matches_dense": SPARSE_DUPLICATES, **_TORCH_WD}),
+              expected={"check_sparse_matches_dense": [SPARSE_DUPLICATES, RMSPROP_CENTERED_SPARSE_CRASH],
+                        **_TORCH_WD}),
         _spec("Adagrad", "adagrad", {"initial_accumulator_value": _floats(0.0, 1.0), "epsilon": eps},
               {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7},
               conventions={"epsilon_placement": "inside_sqrt"},

@@ -91,6 +91,9 @@ class Check:
             ``tf_indexed_slices``); a case whose capability the backend
             lacks is not run and replaced by another (as a case whose dtype
             it lacks: :func:`initcheck.keras_compat.case_missing`).
+        designed: ``designed(spec) -> [case, ...]``: cases chosen by design
+            (each option of the spec with repeated sparse indices, say), run
+            in every profile before the drawn cases and judged the same way.
     """
 
     name: str
@@ -106,6 +109,7 @@ class Check:
     needs: tuple[str, ...] = ()
     doc: str = field(default="", compare=False)
     case_needs: Optional[Callable[[dict], tuple[str, ...]]] = field(default=None, compare=False)
+    designed: Optional[Callable[[Any], list[dict]]] = field(default=None, compare=False)
 
     def case_missing(self, case: dict) -> Optional[str]:
         """Why ``case`` cannot run on this backend (its dtype, or :attr:`case_needs`), or ``None``."""
@@ -132,6 +136,7 @@ def register_check(
     thorough_only: bool = False,
     needs: tuple[str, ...] = (),
     case_needs: Optional[Callable[[dict], tuple[str, ...]]] = None,
+    designed: Optional[Callable[[Any], list[dict]]] = None,
 ) -> Callable[[Callable], Callable]:
     """Decorator registering ``func`` as a check (name = function name).
 
@@ -139,7 +144,9 @@ def register_check(
     returns or raises carries the check's name (and the spec's, when the body
     left them empty).  ``depends_on`` gets the kind's contract check added.
     ``needs`` names backend capabilities (:data:`initcheck.keras_compat.CAPABILITIES`);
-    ``case_needs(case)`` those one case needs beyond them.
+    ``case_needs(case)`` those one case needs beyond them.  ``designed(spec)``
+    lists cases chosen by design that run in every profile before the drawn
+    ones (a combination the search would find only by luck).
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown check family {family!r}; known: {FAMILIES}")
@@ -177,7 +184,7 @@ def register_check(
             name=name, func=registered, kind=kind, family=family, applies=applies, strategy=strategy,
             examples=examples, statistical=statistical, depends_on=deps,
             thorough_only=thorough_only, needs=tuple(needs), doc=(func.__doc__ or "").strip().split("\n")[0],
-            case_needs=case_needs,
+            case_needs=case_needs, designed=designed,
         )
         return registered
 

@@ -119,7 +119,7 @@ def format_evidence(evidence: Evidence) -> str:
     if evidence.case:
         lines.append("  case: " + json.dumps(_plain(evidence.case), sort_keys=True))
     for key, value in evidence.data.items():
-        if key == "figure":  # bounded arrays for the report's figures, not for reading
+        if key in ("figure", "failures"):  # the report's arrays; the failed parts (the message lists them)
             continue
         text = json.dumps(_plain(value), sort_keys=True)
         if len(text) > 400:
@@ -191,6 +191,7 @@ class Parts:
             passed = [r["part"] for r in self.results if r["passed"]]
             tail = f" [{len(failed)} of {len(self.results)} parts failed" + (
                 f"; passed: {', '.join(passed)}]" if passed else "]")
+            record["failures"] = [{"message": r["message"], "data": r["data"]} for r in failed]
             raise fail("; ".join(r["message"] for r in failed) + tail, self.case, **record)
         return ok("; ".join(r["message"] for r in self.results), self.case, **record)
 def consequence(message: str, case: Mapping[str, Any], expected: Any, **data: Any) -> DeclaredFailure:
@@ -262,9 +263,12 @@ def statistical_verdict(results: list, case: Mapping[str, Any], data: Mapping[st
     failed = [r for r in results if not r.passed]
     if failed:
         # Every failed test is named (a declared failure of one must not hide another).
-        raise fail("; ".join(f"{what}: {r.name} statistic {r.statistic:.6g} > threshold {r.threshold:.6g} at "
-                             f"n={r.n} (false-fail rate {r.alpha:.3g}); observed {_short(r.observed)} vs expected "
-                             f"{_short(r.expected)}" for r in failed), case, **record)
+        # Each failed test is also one part of the failure (``failures``): a declaration matches parts one by one.
+        parts = [(f"{what}: {r.name} statistic {r.statistic:.6g} > threshold {r.threshold:.6g} at n={r.n} "
+                  f"(false-fail rate {r.alpha:.3g}); observed {_short(r.observed)} vs expected {_short(r.expected)}",
+                  r.to_dict()) for r in failed]
+        record["failures"] = [{"message": m, "data": {"test": d}} for m, d in parts]
+        raise fail("; ".join(m for m, _ in parts), case, **record)
     guaranteed = "; ".join(f"{r.name}: {r.discrepancy_unit} >= {r.smallest_detectable:.4g} caught w.p. >= "
                            f"1-{r.beta:.2g}" for r in results)
     return ok(f"{what} passed at n={results[0].n if results else 0}; guaranteed detectable: {guaranteed}", case,

@@ -44,7 +44,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from .. import keras_compat as kc
 from ..builtin.findings import CATALOGUE, Finding
-from ..spec import ExpectedFailure
+from ..spec import ExpectedFailure, declarations
 
 __all__ = ["Row", "Verdict", "collect", "repro_source", "write_repros", "distributions", "installed_versions",
            "environment_label", "verify", "render_text", "render_json", "render_markdown", "add_parser", "run"]
@@ -105,13 +105,13 @@ def collect(specs: Iterable[tuple[str, Any]], installed: Mapping[str, str],
     groups: list[tuple[ExpectedFailure, list[tuple[str, str]]]] = []
     for qualname, spec in specs:
         for check in spec.expected_failures:
-            declaration = spec.expected_failure(check)
-            for known, pairs in groups:
-                if known == declaration:
-                    pairs.append((qualname, check))
-                    break
-            else:
-                groups.append((declaration, [(qualname, check)]))
+            for declaration in declarations(spec.expected_failures[check]):
+                for known, pairs in groups:
+                    if known == declaration:
+                        pairs.append((qualname, check))
+                        break
+                else:
+                    groups.append((declaration, [(qualname, check)]))
     rows = [Row(e.id, e.declaration, next((p for d, p in groups if d == e.declaration), []), e) for e in catalogue]
     catalogued = [e.declaration for e in catalogue]
     rows += [Row(f"{pairs[0][0]}:{pairs[0][1]}", d, pairs) for d, pairs in groups if d not in catalogued]

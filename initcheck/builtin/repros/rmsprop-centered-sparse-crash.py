@@ -1,0 +1,19 @@
+# RMSprop(centered=True) on an IndexedSlices gradient with a repeated index must not raise (the rows mean their sum).
+# Exit 1 when it raises InvalidArgumentError (Keras 3, TensorFlow backend); 0 otherwise (tf.keras 2 deduplicates).
+import sys
+import numpy as np
+import tensorflow as tf
+keras = tf.keras
+V = getattr(keras, "Variable", tf.Variable)
+v = V(np.zeros((1, 1), np.float32))
+opt = keras.optimizers.RMSprop(learning_rate=0.06, rho=0.001, centered=True)
+g = tf.IndexedSlices(values=tf.constant(np.full((2, 1), 0.1, np.float32)), indices=tf.constant([0, 0], tf.int64),
+                     dense_shape=tf.constant([1, 1], tf.int64))
+try:
+    opt.apply_gradients([(g, v)])
+except tf.errors.InvalidArgumentError as exc:
+    print("keras", keras.__version__, "RMSprop(centered=True), indices [0, 0]: InvalidArgumentError:",
+          str(exc).splitlines()[0][-60:])
+    sys.exit(1)
+print("keras", keras.__version__, "RMSprop(centered=True), indices [0, 0]: w =", np.asarray(v).ravel())
+sys.exit(0)
