@@ -105,7 +105,13 @@ def _tf_graph_pass(activation: str, conv: bool, kernel: int) -> Any:
         out = tf.matmul(tf.reshape(patches, (s, b * p, -1)), wk)
         return tf.reshape(out, (s, b, p, -1))
 
-    @tf.function(reduce_retracing=True)
+    # One trace per (activation, conv, kernel): every dimension is left free, so widths, depths, batches and
+    # seed counts never retrace (TensorFlow warned about retracing on every `initcheck check` before).
+    rank = 4 if conv else 3
+    spec = [tf.TensorSpec([None] * rank, tf.float64), tf.TensorSpec([None] * (rank + 1), tf.float64),
+            tf.TensorSpec([None] * rank, tf.float64)]
+
+    @tf.function(input_signature=spec)
     def run(x: Any, weights: Any, cot: Any) -> Any:
         # Loops are tf.range loops (graph while-loops), so tracing cost does
         # not grow with depth.  The backward pass re-applies one layer under a
@@ -113,7 +119,7 @@ def _tf_graph_pass(activation: str, conv: bool, kernel: int) -> Any:
         # TensorFlow's own derivatives of phi and of the layer, no hand-written
         # phi'.
         depth = tf.shape(weights)[1]
-        hs = tf.TensorArray(x.dtype, size=depth, element_shape=x.shape)
+        hs = tf.TensorArray(x.dtype, size=depth)
         log_q = tf.TensorArray(x.dtype, size=depth)
         a = x
         for l in tf.range(depth):
@@ -134,6 +140,15 @@ def _tf_graph_pass(activation: str, conv: bool, kernel: int) -> Any:
         # (L, S, B) -> (S, B, L)
         return tf.transpose(log_q.stack(), (1, 2, 0)), tf.transpose(log_g.stack(), (1, 2, 0))
 
+    # Trace now, once: each (activation, conv, kernel) is its own graph, and TensorFlow's frequent-tracing
+    # detector counts first traces of distinct functions as "retracing" (a false alarm printed on every run).
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        run.get_concrete_function()
+    finally:
+        logger.setLevel(level)
     return run
 
 
@@ -233,7 +248,7 @@ def simulate(weights: np.ndarray, activation: str, batch: int, data_seed: int, p
         tf = kc.tf()
         run = _tf_graph_pass(activation, conv, int(k))
         start = time.perf_counter()
-        log_q, log_g = run(tf.constant(x), tf.constant(weights), tf.constant(cot))
+        log_q, log_g = run(*(tf.constant(np.asarray(v, dtype=np.float64)) for v in (x, weights, cot)))
         log_q, log_g = log_q.numpy(), log_g.numpy()
     else:
         ops = kc.keras().ops
