@@ -489,8 +489,8 @@ TORCH_WEIGHT_DECAY_FLOAT32 = ExpectedFailure(
               "0.09999990000000476 = w0 - lr*wd*w0 (keras 3.15.1, torch 2.13.0, tensorflow 2.21.0); "
               "check_weight_decay (float64, wd 0.01) fails by ~2e7x the float64 tolerance on every optimizer "
               "whose ci draw has such a case, AdamW's trajectory and EMA checks (wd 0.5) by ~1e7x; "
-              "check_accumulation_matches_mean_step (float64, wd 0.1) too, undeclared there: it carries "
-              "ACCUMULATION_EVERY_CALL"),
+              "check_accumulation_matches_mean_step (float64, wd 0.1) too, declared there beside "
+              "ACCUMULATION_EVERY_CALL since 2026-12-03 (each failing case passes with weight_decay None)"),
     match=r"weights differ from the reference",
 )
 TORCH_FLOAT64_MAXIMUM = ExpectedFailure(
@@ -913,8 +913,6 @@ CATALOGUE: tuple[Finding, ...] = (
                   "backend but TensorFlow ('aligned with JAX's default'). Other torch ops (divide, where, sqrt, "
                   "clip) keep float64. BaseOptimizer._clip_by_norm divides by ops.maximum(l2norm, clipnorm).",
         upstream="not reported",
-        pending="check_clipping (float64 clipnorm cases fail on torch for SGD, AdamW, Adagrad, Adadelta; the check "
-                "carries CLIP_OPTIONS_ONE_APPLIED, and a check carries one declaration)",
     ),
     Finding(
         id="ftrl-l2-doubled", declaration=FTRL_DOCSTRING_L2,
