@@ -37,6 +37,7 @@ __all__ = [
     "ExpectedFailure",
     "Declarations",
     "declarations",
+    "validate_declarations",
     "failure_parts",
     "InitializerSpec",
     "OptimizerSpec",
@@ -276,6 +277,12 @@ def validate_name(value: Any) -> str:
 
 def _as_expected(value: Union[str, ExpectedFailure]) -> ExpectedFailure:
     return value if isinstance(value, ExpectedFailure) else ExpectedFailure(reason=str(value))
+
+
+def validate_declarations(owner: str, expected: Mapping[str, Any],
+                          known_checks: Optional[Collection[str]] = None) -> None:
+    """Raise :class:`SpecError` (naming ``owner`` and the check) on a bad ``expected_failures`` table."""
+    _validate_expected(owner, expected, known_checks)
 
 
 def _validate_expected(spec_name: str, expected: Mapping[str, Any], known_checks: Optional[Collection[str]]) -> None:

@@ -426,7 +426,7 @@ def parametrize_with_checks(
         specs: Initializer or optimizer specs (validated now: an invalid spec
             raises :class:`~initcheck.spec.SpecError` naming spec and field),
             ``(qualname, spec)`` pairs, or :class:`~initcheck.registry.Registered`.
-        expected_failures: ``{check_name: reason or ExpectedFailure}`` applied
+        expected_failures: ``{check_name: reason, ExpectedFailure or a list of them}`` applied
             to every spec, in place of the specs' own declaration for that
             check.  Give an ``ExpectedFailure(match=...)`` to name the failure.
         profile: ``"ci"`` (default, derandomized) or ``"thorough"``.
@@ -439,7 +439,7 @@ def parametrize_with_checks(
     """
     from . import battery
     from .checks import check_names
-    from .spec import ExpectedFailure, canonical_check_name
+    from .spec import canonical_check_name, declarations, validate_declarations
 
     profile = profile or battery.default_profile()
     known = check_names()
@@ -448,9 +448,8 @@ def parametrize_with_checks(
         check = canonical_check_name(check)
         if check not in known:
             raise ValueError(f"expected_failures names unknown check {check!r}; known: {sorted(known)}")
-        xf = value if isinstance(value, ExpectedFailure) else ExpectedFailure(reason=str(value))
-        xf.validate("parametrize_with_checks", check)
-        extra[check] = xf
+        validate_declarations("parametrize_with_checks", {check: value})
+        extra[check] = declarations(value)  # one or several (a list: one per cause, each with a match)
     params = []
     for entry in specs:
         if isinstance(entry, tuple):

@@ -226,3 +226,14 @@ def test_rmsprop_gate_sees_the_centered_sparse_crash():
     assert outcome.status == "xfailed", outcome.message
     assert set(outcome.evidence[0].data["declared_by_spec"]) == {SPARSE_DUPLICATES.reason,
                                                                   RMSPROP_CENTERED_SPARSE_CRASH.reason}
+
+
+def test_parametrize_with_checks_takes_a_list_per_check():
+    from initcheck.testing import parametrize_with_checks
+
+    spec = InitializerSpec(name="N", factory=lambda seed: None, law=Normal(std=1.0), dtypes=("float32",))
+    mark = parametrize_with_checks([("p>N", spec)], expected_failures={"check_seed_contract": [FOLD, CRASH]})
+    bound = [p.values[1] for p in mark.args[1] if p.values[1].name == "check_seed_contract"]
+    assert bound and bound[0].item.expected == (FOLD, CRASH)
+    with pytest.raises(SpecError, match="each need a match"):
+        parametrize_with_checks([("p>N", spec)], expected_failures={"check_seed_contract": [FOLD, "no match"]})
