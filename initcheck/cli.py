@@ -260,7 +260,12 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error(str(exc))
     _print_warnings(registry)
     if not items and not registry.errors:
-        print("no spec matched (see `initcheck list`)", file=sys.stderr)
+        if registry.specs and args.check:
+            print(f"no check of {', '.join(args.check)} applies to the selected spec(s) "
+                  f"{', '.join(sorted(registry.specs))} on this Keras (a spec's checks: `initcheck list`)",
+                  file=sys.stderr)
+        else:
+            print("no spec matched (see `initcheck list`)", file=sys.stderr)
         return 1
     by_spec: "OrderedDict[str, list]" = OrderedDict()
     for it in items:

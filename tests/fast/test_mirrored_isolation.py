@@ -56,6 +56,14 @@ CHILD = textwrap.dedent('''
 
 
 def test_mirrored_check_runs_many_times_in_one_process_and_survives_an_aborted_executor(tmp_path):
+    import pytest
+
+    from initcheck.builtin.findings import MIRRORED_NOT_SUMMED
+    from initcheck.keras_compat import versions_from_metadata
+
+    if MIRRORED_NOT_SUMMED.applies(versions_from_metadata()):
+        pytest.skip("Keras < 3.5 does not sum the replicas (the declared mirrored-no-allreduce finding, an xfail of "
+                    "the battery): the check fails on every case here, so it cannot show isolation")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", INITCHECK_LOGICAL_CPUS="2")
     run = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, cwd=tmp_path,
                          timeout=900)
