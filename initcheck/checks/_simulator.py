@@ -140,15 +140,9 @@ def _tf_graph_pass(activation: str, conv: bool, kernel: int) -> Any:
         # (L, S, B) -> (S, B, L)
         return tf.transpose(log_q.stack(), (1, 2, 0)), tf.transpose(log_g.stack(), (1, 2, 0))
 
-    # Trace now, once: each (activation, conv, kernel) is its own graph, and TensorFlow's frequent-tracing
-    # detector counts first traces of distinct functions as "retracing" (a false alarm printed on every run).
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
-        run.get_concrete_function()
-    finally:
-        logger.setLevel(level)
+    # Trace now, once: each (activation, conv, kernel) is its own graph (TensorFlow's frequent-tracing detector
+    # counts their first traces as "retracing"; keras_compat.tf() filters that one warning).
+    run.get_concrete_function()
     return run
 
 
