@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 keras = tf.keras
 V = getattr(keras, "Variable", tf.Variable)
+where = f"keras {getattr(keras, '__version__', '(tf.keras)')}, tensorflow {tf.__version__}"
 v = V(np.zeros((1, 1), np.float32))
 opt = keras.optimizers.RMSprop(learning_rate=0.06, rho=0.001, centered=True)
 g = tf.IndexedSlices(values=tf.constant(np.full((2, 1), 0.1, np.float32)), indices=tf.constant([0, 0], tf.int64),
@@ -12,8 +13,8 @@ g = tf.IndexedSlices(values=tf.constant(np.full((2, 1), 0.1, np.float32)), indic
 try:
     opt.apply_gradients([(g, v)])
 except tf.errors.InvalidArgumentError as exc:
-    print("keras", keras.__version__, "RMSprop(centered=True), indices [0, 0]: InvalidArgumentError:",
+    print(where, "RMSprop(centered=True), indices [0, 0]: InvalidArgumentError:",
           str(exc).splitlines()[0][-60:])
     sys.exit(1)
-print("keras", keras.__version__, "RMSprop(centered=True), indices [0, 0]: w =", np.asarray(v).ravel())
+print(where, "RMSprop(centered=True), indices [0, 0]: w =", np.asarray(v).ravel())
 sys.exit(0)
