@@ -138,7 +138,11 @@ _mean = _on_values(lambda x, law, b: stats.mean_test(x, law.mean(), math.sqrt(la
 
 
 def _support(spec: Any, case: dict, pool: Pool, n: int, law: Law, b: Any) -> tuple[list, dict]:
-    results = [_support_result(pool.native(n), law, case["dtype"], b.beta)]
+    draws = pool.native(n)
+    band = _float32_band(law, case["dtype"])
+    results = [_support_result(draws, law, case["dtype"], b.beta, exclude=band)]
+    if band is not None:
+        results.append(_band_result(draws, law, band, b.beta))
     limits = float64_limits_result(spec, case, law, b.alpha)
     if limits is not None:
         results.append(limits)
@@ -313,16 +317,56 @@ def _scan(draws: list[np.ndarray], mask_of: Callable[[np.ndarray], np.ndarray]) 
 
 
 
-def _support_result(draws: list[np.ndarray], law: Law, dtype: str, beta: float) -> stats.TestResult:
+def _float32_band(law: Law, dtype: str) -> Optional[tuple[float, float, float, float]]:
+    """``(lo32, lo, hi, hi32)`` for a float64 uniform law whose limits are not float32 numbers, else ``None``:
+    the bands ``[lo32, lo)`` and ``(hi, hi32]`` where limits rounded through float32 put values."""
+    if dtype != "float64" or not isinstance(law, Uniform):
+        return None
+    lo, hi = float(law.low), float(law.high)
+    lo32, hi32 = float(np.float32(lo)), float(np.float32(hi))
+    if lo32 >= lo and hi32 <= hi:
+        return None
+    return (min(lo32, lo), lo, hi, max(hi32, hi))
+
+
+def _in_band(x: np.ndarray, band: tuple[float, float, float, float]) -> np.ndarray:
+    lo32, lo, hi, hi32 = band
+    return ((x >= lo32) & (x < lo)) | ((x > hi) & (x <= hi32))
+
+
+def _support_result(draws: list[np.ndarray], law: Law, dtype: str, beta: float,
+                    exclude: Optional[tuple[float, float, float, float]] = None) -> stats.TestResult:
+    """The exact count of values outside the support (or not finite).  With ``exclude`` (the float32 band of a
+    float64 uniform law), values in the band are left to :func:`_band_result`, so each escape is one part."""
     lo_d, hi_d = rounded_bounds(law, dtype)
-    scan = _scan(draws, lambda x: (x < lo_d) | (x > hi_d))
+    if exclude is None:
+        scan = _scan(draws, lambda x: (x < lo_d) | (x > hi_d))
+    else:
+        scan = _scan(draws, lambda x: ((x < lo_d) | (x > hi_d)) & ~_in_band(x, exclude))
     count, n = scan["count"], scan["n"]
+    expected = {"support": list(law.support()), "support_rounded_to_dtype": [lo_d, hi_d], "dtype": dtype}
+    if exclude is not None:
+        expected["band_counted_apart"] = [[exclude[0], exclude[1]], [exclude[2], exclude[3]]]
     return stats.TestResult(
         "support_exact", float(count), 0.0, count == 0, n, 0.0, beta, -math.log(beta) / n,
         "rate of values outside the support (any count > 0 fails)",
         observed={"outside_or_non_finite": count, "min": scan["min"], "max": scan["max"],
                   "first_outside": scan["first"]},
-        expected={"support": list(law.support()), "support_rounded_to_dtype": [lo_d, hi_d], "dtype": dtype},
+        expected=expected,
+    )
+
+
+def _band_result(draws: list[np.ndarray], law: Law, band: tuple[float, float, float, float],
+                 beta: float) -> stats.TestResult:
+    """The exact count of values in the float32 band of a float64 uniform law (outside the support, within the
+    float32-rounded limits): the symptom of limits rounded through float32, counted as its own part."""
+    scan = _scan(draws, lambda x: _in_band(x, band) & np.isfinite(x))
+    count, n = scan["count"], scan["n"]
+    return stats.TestResult(
+        "support_float32_band", float(count), 0.0, count == 0, n, 0.0, beta, -math.log(beta) / n,
+        "rate of values between the law's limits and their float32 roundings (any count > 0 fails)",
+        observed={"in_float32_band": count, "first_in_band": scan["first"]},
+        expected={"band": [[band[0], band[1]], [band[2], band[3]]], "band_mass_under_law": 0.0},
     )
 
 

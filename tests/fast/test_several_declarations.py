@@ -237,3 +237,26 @@ def test_parametrize_with_checks_takes_a_list_per_check():
     assert bound and bound[0].item.expected == (FOLD, CRASH)
     with pytest.raises(SpecError, match="each need a match"):
         parametrize_with_checks([("p>N", spec)], expected_failures={"check_seed_contract": [FOLD, "no match"]})
+
+
+def test_support_counts_the_float32_band_as_its_own_part():
+    """A float64 uniform draw between L and float32(L) is the float32-rounding finding's part
+    (support_float32_band); beyond float32(L) it is support_exact: one escape, one part, so the declaration
+    covers exactly its symptom (thorough seed 3 failed GlorotUniform when both counts were one test)."""
+    import numpy as np
+
+    from initcheck.checks.distribution import _band_result, _float32_band, _support_result
+    from initcheck.laws import Uniform
+
+    lim = 0.009568319307746789
+    law = Uniform(low=-lim, high=lim)
+    band = _float32_band(law, "float64")
+    hi32 = float(np.float32(lim))
+    assert band is not None and band[3] == hi32 and _float32_band(law, "float32") is None
+    in_band = [np.array([0.0, (lim + hi32) / 2])]
+    beyond = [np.array([0.0, float(np.nextafter(hi32, 1.0))])]
+    assert _support_result(in_band, law, "float64", 1e-6, exclude=band).passed
+    assert not _band_result(in_band, law, band, 1e-6).passed
+    assert not _support_result(beyond, law, "float64", 1e-6, exclude=band).passed
+    assert _band_result(beyond, law, band, 1e-6).passed
+    assert not _support_result(in_band, law, "float64", 1e-6).passed  # without the split: counted as outside
