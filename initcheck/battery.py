@@ -353,10 +353,8 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
 
 def _search_control(exc: BaseException) -> bool:
     """Is ``exc`` Hypothesis's own signal (a rejected case, ...) rather than a failure of the check?"""
-    try:
-        from hypothesis.errors import HypothesisException
-    except ImportError:  # pragma: no cover - hypothesis is a hard dependency
-        return False
+    from hypothesis.errors import HypothesisException
+
     return isinstance(exc, HypothesisException)
 
 
@@ -395,11 +393,7 @@ def expected_failure_for(item: Item) -> Optional[Declarations]:
         items = declarations(item.expected)
     else:
         getter = getattr(item.spec, "declarations", None)
-        if getter is not None:
-            items = getter(item.check.name)
-        else:  # a spec-like object with only the one-declaration accessor
-            one = getattr(item.spec, "expected_failure", lambda name: None)(item.check.name)
-            items = () if one is None else (one,)
+        items = getter(item.check.name) if getter else ()
     if not items:
         return None
     return Declarations(tuple(items)).holding(keras_compat.versions())

@@ -241,9 +241,6 @@ class Declarations:
         kept = tuple(d for d in self.items if d.applies(installed))
         return Declarations(kept) if kept else None
 
-    def applies(self, installed: Mapping[str, str]) -> bool:
-        return any(d.applies(installed) for d in self.items)
-
     def covering(self, message: str, data: Optional[Mapping[str, Any]] = None) -> list[ExpectedFailure]:
         """The declarations this failure shows (each matched by one of its parts, in declaration order)."""
         parts = failure_parts(message, data)
@@ -279,13 +276,9 @@ def _as_expected(value: Union[str, ExpectedFailure]) -> ExpectedFailure:
     return value if isinstance(value, ExpectedFailure) else ExpectedFailure(reason=str(value))
 
 
-def validate_declarations(owner: str, expected: Mapping[str, Any],
+def validate_declarations(spec_name: str, expected: Mapping[str, Any],
                           known_checks: Optional[Collection[str]] = None) -> None:
-    """Raise :class:`SpecError` (naming ``owner`` and the check) on a bad ``expected_failures`` table."""
-    _validate_expected(owner, expected, known_checks)
-
-
-def _validate_expected(spec_name: str, expected: Mapping[str, Any], known_checks: Optional[Collection[str]]) -> None:
+    """Raise :class:`SpecError` (naming ``spec_name`` and the check) on a bad ``expected_failures`` table."""
     for check, value in dict(expected).items():
         if known_checks is not None and check not in known_checks:
             raise SpecError(spec_name, f"expected_failures[{check!r}]",
@@ -306,13 +299,29 @@ def _validate_expected(spec_name: str, expected: Mapping[str, Any], known_checks
                             "covers every failure, so the others could never be told apart)")
 
 
+class _Declaring:
+    """The declaration accessors both spec kinds share (over their ``expected_failures`` table)."""
+
+    expected_failures: Mapping[str, Any]
+
+    def expected_failure(self, check: str) -> Optional[ExpectedFailure]:
+        """The (first) declaration for ``check``; :meth:`declarations` gives every one."""
+        found = self.declarations(check)
+        return found[0] if found else None
+
+    def declarations(self, check: str) -> tuple[ExpectedFailure, ...]:
+        """Every expected failure declared for ``check`` (empty when none)."""
+        value = self.expected_failures.get(check)
+        return () if value is None else declarations(value)
+
+
 def _unknown_tag(spec: Any, tag: str, known: Mapping[str, str]) -> SpecError:
     return SpecError(str(getattr(spec, "name", spec)), "tags",
                      f"has({tag!r}) asks for an unknown tag; known: {sorted(known)}")
 
 
 @dataclass(frozen=True)
-class InitializerSpec:
+class InitializerSpec(_Declaring):
     """What an initializer promises.
 
     Args:
@@ -393,16 +402,6 @@ class InitializerSpec:
     def fans(self, shape: tuple[int, ...]) -> Fans:
         return shape_fans(shape)
 
-    def expected_failure(self, check: str) -> Optional[ExpectedFailure]:
-        """The (first) declaration for ``check``; :meth:`declarations` gives every one."""
-        value = self.expected_failures.get(check)
-        return None if value is None else declarations(value)[0]
-
-    def declarations(self, check: str) -> tuple[ExpectedFailure, ...]:
-        """Every expected failure declared for ``check`` (empty when none)."""
-        value = self.expected_failures.get(check)
-        return () if value is None else declarations(value)
-
     def has(self, tag: str) -> bool:
         """Does the spec carry ``tag``?  An unknown tag raises :class:`SpecError` (a typo is not a "no")."""
         if tag not in INITIALIZER_TAGS:
@@ -452,7 +451,7 @@ class InitializerSpec:
         if not isinstance(self.min_size, int) or self.min_size < 1:
             raise SpecError(name, "min_size", f"must be a positive int, got {self.min_size!r}")
         _validate_seed_range(name, self.seed_range)
-        _validate_expected(name, self.expected_failures, known_checks)
+        validate_declarations(name, self.expected_failures, known_checks)
         # The law: evaluate it at a probe shape so a law that is not a
         # distribution, or has a negative scale, fails now, not mid-run.
         rank = min(self.ranks, key=lambda r: abs(r - 2))
@@ -528,7 +527,7 @@ OPTIMIZER_TAGS: Mapping[str, str] = {
 
 
 @dataclass(frozen=True)
-class OptimizerSpec:
+class OptimizerSpec(_Declaring):
     """What an optimizer promises.
 
     Args:
@@ -596,16 +595,6 @@ class OptimizerSpec:
         from . import keras_compat as kc
 
         return ExpectedFailure(reason="tag range", versions=versions).applies(kc.versions_from_metadata())
-
-    def expected_failure(self, check: str) -> Optional[ExpectedFailure]:
-        """The (first) declaration for ``check``; :meth:`declarations` gives every one."""
-        value = self.expected_failures.get(check)
-        return None if value is None else declarations(value)[0]
-
-    def declarations(self, check: str) -> tuple[ExpectedFailure, ...]:
-        """Every expected failure declared for ``check`` (empty when none)."""
-        value = self.expected_failures.get(check)
-        return () if value is None else declarations(value)
 
     def reference_hp(self, hparams: Mapping[str, Any]) -> dict[str, Any]:
         """Hyperparameters plus this spec's conventions, as the rule reads them."""
@@ -689,7 +678,7 @@ class OptimizerSpec:
         coupled = sorted(set(self.tags) & {"non_elementwise", "layerwise", "factored", "orthogonalized"})
         if "elementwise" in self.tags and coupled:
             raise SpecError(name, "tags", f"'elementwise' contradicts {coupled}")
-        _validate_expected(name, self.expected_failures, known_checks)
+        validate_declarations(name, self.expected_failures, known_checks)
         # Draw one example so a broken strategy fails now, not mid-run.
         try:
             from hypothesis import strategies as st

@@ -416,7 +416,7 @@ def float64_limits_result(spec: Any, case: dict, law: Law, alpha: float) -> Opti
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     x = x[np.isfinite(x)]
     n = int(x.size)
-    band = int(np.sum(((x > hi) & (x <= hi32)) | ((x < lo) & (x >= lo32))))
+    band = int(np.sum(_in_band(x, (lo32, lo, hi, hi32))))
     law_fit = 0.0
     for a in (lo, float(np.nextafter(lo, -np.inf)), float(np.nextafter(lo, np.inf))):
         for c in (hi, float(np.nextafter(hi, np.inf)), float(np.nextafter(hi, -np.inf))):
