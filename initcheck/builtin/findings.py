@@ -506,6 +506,37 @@ TORCH_FLOAT64_MAXIMUM = ExpectedFailure(
               "torch 2.13.0); check_clipping's float64 clipnorm case fails by 110x-2900x the float64 tolerance"),
     match=r"clipnorm=[0-9.e-]+: weights differ from the reference",
 )
+TORCH_PYTHON_FLOAT_FLOAT32 = ExpectedFailure(
+    backends=("torch",),  # keras/src/backend/torch/numpy.py add/subtract/multiply/power + core.convert_to_tensor
+    reason=("on the torch backend keras.ops.add, subtract, multiply and power turn a Python float operand into a "
+            "float32 tensor before combining it with a float64 tensor, so an optimizer constant such as "
+            "1 - beta_2 is rounded to float32 in a float64 update (Lamb)"),
+    versions="keras>=3.15.1,<3.16",
+    evidence=("ops.multiply(float64 [1, 3], 1 - float32(0.001)) is off by 1.29e-8 relative on torch, exact on "
+              "TensorFlow (add 6.5e-9, subtract 1.3e-5, power 1.4e-8; ops.divide keeps the Python float exact); "
+              "Lamb(beta_1=0, beta_2=float32(0.001)) two float64 steps: 1.3e-5 of the step off the formula on "
+              "torch, 0 on TensorFlow (keras 3.15.1, torch 2.13.0). Attributed on 2026-12-03 by replaying the "
+              "failing cases with the four ops patched to give the Python float the tensor's dtype: Lamb's "
+              "check_trajectory_matches_reference (2.1e4x the float64 tolerance), check_ema and check_clipping "
+              "then pass"),
+    match=r"weights differ from the reference",
+)
+TORCH_FLOAT64_MEAN = ExpectedFailure(
+    backends=("torch",),  # keras/src/backend/torch/numpy.py mean: compute dtype from result_type(x, "float32")
+    reason=("on the torch backend keras.ops.mean of a float64 tensor is computed in float32 and cast back, and "
+            "keras.ops.maximum / minimum return float32 (torch-float64-maximum): Adafactor's float64 step "
+            "(its RMS, alpha_t and rho_t) carries float32 rounding"),
+    versions="keras>=3.15.1,<3.16",
+    evidence=("ops.mean(float64 [0.1, 0.3, 0.7]) is off by 2.2e-8 relative on torch, exact on TensorFlow; one "
+              "float64 Adafactor step is off its formula by 1.8e-9 relative on torch, 8e-13 on TensorFlow "
+              "(keras 3.15.1, torch 2.13.0). Attributed on 2026-12-03 by replaying Adafactor's failing float64 "
+              "cases with ops.mean computed in float64 and ops.maximum/minimum kept in float64: "
+              "check_trajectory_matches_reference (967x the tolerance) and check_ema pass only with both patched; "
+              "check_weight_decay and check_accumulation_matches_mean_step pass with both and the weight-decay "
+              "patch of torch-weight-decay-float32. JAX with JAX_ENABLE_X64=1 computes the float64 mean in "
+              "float32 too (2.2e-8; not declared: no JAX x64 run yet)"),
+    match=r"weights differ from the reference",
+)
 
 
 FTRL_DOCSTRING_L2 = ExpectedFailure(
@@ -912,6 +943,31 @@ CATALOGUE: tuple[Finding, ...] = (
                   "_lattice_result_type ends with BIT64_TO_BIT32_DTYPE, which maps float64 to float32 on every "
                   "backend but TensorFlow ('aligned with JAX's default'). Other torch ops (divide, where, sqrt, "
                   "clip) keep float64. BaseOptimizer._clip_by_norm divides by ops.maximum(l2norm, clipnorm).",
+        upstream="not reported",
+    ),
+    Finding(
+        id="torch-python-float-float32", declaration=TORCH_PYTHON_FLOAT_FLOAT32,
+        summary="On the torch backend keras.ops.add / subtract / multiply / power round a Python float operand to "
+                "float32 before combining it with a float64 tensor",
+        objects=("keras.ops.add", "keras.ops.subtract", "keras.ops.multiply", "keras.ops.power",
+                 "Lamb (1 - beta_2 in the float64 second moment)"),
+        mechanism="keras/src/backend/torch/numpy.py add, subtract, multiply and power call convert_to_tensor on "
+                  "both operands; keras/src/backend/torch/core.py convert_to_tensor gives a Python float "
+                  "without a dtype the floatx dtype (float32), and torch then promotes the rounded value to "
+                  "float64. divide passes Python scalars to torch unconverted and stays exact; the TensorFlow "
+                  "backend converts the scalar in the tensor's dtype.",
+        upstream="not reported",
+    ),
+    Finding(
+        id="torch-float64-mean", declaration=TORCH_FLOAT64_MEAN,
+        summary="On the torch backend keras.ops.mean of a float64 tensor is computed in float32; Adafactor's "
+                "float64 step is rounded through it and through ops.maximum / minimum",
+        objects=("keras.ops.mean", "Adafactor (its RMS of the variable and of the update)"),
+        mechanism="keras/src/backend/torch/numpy.py mean casts to compute_dtype = "
+                  "dtypes.result_type(x.dtype, 'float32') before torch.mean and back after; result_type maps "
+                  "float64 to float32 on every backend but TensorFlow (the mechanism of torch-float64-maximum). "
+                  "keras/src/optimizers/adafactor.py update_step: _rms = sqrt(mean(square(x))), "
+                  "alpha_t = maximum(epsilon_2, _rms(variable)) * rho_t, rho_t = minimum(lr, 1 / sqrt(t)).",
         upstream="not reported",
     ),
     Finding(

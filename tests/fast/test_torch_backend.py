@@ -151,16 +151,22 @@ def test_torch_declarations_sit_on_the_measured_checks():
     measured_wd = {*((n, "check_weight_decay") for n in wd_acc if n != "Lamb"), ("Lamb", "check_weight_decay"),
                    *((n, "check_accumulation_matches_mean_step") for n in wd_acc),
                    ("AdamW", "check_trajectory_matches_reference"), ("AdamW", "check_ema"), ("AdamW", "check_clipping")}
+    measured_wd |= {("Adafactor", "check_weight_decay"), ("Adafactor", "check_accumulation_matches_mean_step")}
     measured_max = {("SGD", "check_clipping"), ("Adagrad", "check_clipping"), ("Ftrl", "check_clipping")}
+    measured_scalar = {("Lamb", c) for c in ("check_trajectory_matches_reference", "check_ema", "check_clipping")}
+    measured_mean = {("Adafactor", c) for c in ("check_trajectory_matches_reference", "check_ema",
+                                                "check_weight_decay", "check_accumulation_matches_mean_step")}
     present = {s.name for s in builtin_specs()}  # the installed Keras's optimizers (Keras 2 has no Lion, no AdamW)
     assert on(f.TORCH_WEIGHT_DECAY_FLOAT32) == {(n, c) for n, c in measured_wd if n in present}
     assert on(f.TORCH_FLOAT64_MAXIMUM) == {(n, c) for n, c in measured_max if n in present}
+    assert on(f.TORCH_PYTHON_FLOAT_FLOAT32) == {(n, c) for n, c in measured_scalar if n in present}
+    assert on(f.TORCH_FLOAT64_MEAN) == {(n, c) for n, c in measured_mean if n in present}
     # The early-Keras-3 declarations those checks carry on TensorFlow are still there, first.
     assert declared[("SGD", "check_clipping")] == (f.CLIP_OPTIONS_ONE_APPLIED, f.TORCH_FLOAT64_MAXIMUM)
     assert declared[("Adam", "check_accumulation_matches_mean_step")] == (f.ACCUMULATION_EVERY_CALL,
                                                                           f.TORCH_WEIGHT_DECAY_FLOAT32)
-    # Not on Adafactor (its float64 difference on torch is not diagnosed).
-    assert not any(n == "Adafactor" for n, _ in on(f.TORCH_WEIGHT_DECAY_FLOAT32) | on(f.TORCH_FLOAT64_MAXIMUM))
+    # Adafactor's weight-decay cases fail for two causes (float64 mean, weight decay): both are declared.
+    assert declared[("Adafactor", "check_weight_decay")] == (f.TORCH_FLOAT64_MEAN, f.TORCH_WEIGHT_DECAY_FLOAT32)
 
 
 def test_seeds_folded_holds_on_tensorflow_and_torch_not_jax():

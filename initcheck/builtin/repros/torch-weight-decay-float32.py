@@ -5,6 +5,9 @@ import numpy as np
 import keras
 if not str(keras.__version__).startswith("3"):
     sys.exit(0)  # Keras 2 has no torch backend
+if keras.backend.standardize_dtype(keras.ops.zeros((1,), dtype="float64").dtype) != "float64":
+    print(f"backend {keras.config.backend()}: float64 is not available (JAX without JAX_ENABLE_X64): not applicable")
+    sys.exit(0)
 lr, wd = float(np.float32(1e-4)), float(np.float32(0.01))
 w0 = np.array([0.1, -0.98])
 v = keras.Variable(w0.copy(), dtype="float64")
