@@ -539,8 +539,8 @@ TORCH_PYTHON_FLOAT_FLOAT32 = ExpectedFailure(
               "Lamb(beta_1=0, beta_2=float32(0.001)) two float64 steps: 1.3e-5 of the step off the formula on "
               "torch, 0 on TensorFlow (keras 3.15.1, torch 2.13.0). Attributed on 2026-12-03 by replaying the "
               "failing cases with the four ops patched to give the Python float the tensor's dtype: Lamb's "
-              "check_trajectory_matches_reference (2.1e4x the float64 tolerance), check_ema and check_clipping "
-              "then pass"),
+              "check_trajectory_matches_reference (2.1e4x the float64 tolerance), check_learning_rate_forms, "
+              "check_ema and check_clipping then pass"),
     match=r"weights differ from the reference",
 )
 TORCH_FLOAT64_MEAN = ExpectedFailure(
@@ -553,7 +553,8 @@ TORCH_FLOAT64_MEAN = ExpectedFailure(
               "float64 Adafactor step is off its formula by 1.8e-9 relative on torch, 8e-13 on TensorFlow "
               "(keras 3.15.1, torch 2.13.0). Attributed on 2026-12-03 by replaying Adafactor's failing float64 "
               "cases with ops.mean computed in float64 and ops.maximum/minimum kept in float64: "
-              "check_trajectory_matches_reference (967x the tolerance) and check_ema pass only with both patched; "
+              "check_trajectory_matches_reference (967x the tolerance), check_learning_rate_forms and check_ema "
+              "pass only with both patched; "
               "check_weight_decay and check_accumulation_matches_mean_step pass with both and the weight-decay "
               "patch of torch-weight-decay-float32. JAX with JAX_ENABLE_X64=1 computes the float64 mean in "
               "float32 too (2.2e-8; not declared: no JAX x64 run yet)"),

@@ -143,10 +143,11 @@ _TORCH_WD = {"check_weight_decay": TORCH_WEIGHT_DECAY_FLOAT32}
 _TORCH_WD_ACC = {"check_accumulation_matches_mean_step": TORCH_WEIGHT_DECAY_FLOAT32}
 _TORCH_CLIPNORM = {"check_clipping": TORCH_FLOAT64_MAXIMUM}
 _TORCH_LAMB = {check: TORCH_PYTHON_FLOAT_FLOAT32
-               for check in ("check_trajectory_matches_reference", "check_ema", "check_clipping")}
+               for check in ("check_trajectory_matches_reference", "check_learning_rate_forms", "check_ema",
+                             "check_clipping")}
 _TORCH_ADAFACTOR = {check: TORCH_FLOAT64_MEAN
-                    for check in ("check_trajectory_matches_reference", "check_ema", "check_weight_decay",
-                                  "check_accumulation_matches_mean_step")}
+                    for check in ("check_trajectory_matches_reference", "check_learning_rate_forms", "check_ema",
+                                  "check_weight_decay", "check_accumulation_matches_mean_step")}
 
 
 def builtin_specs(every_release: bool = False) -> list[OptimizerSpec]:

@@ -153,9 +153,11 @@ def test_torch_declarations_sit_on_the_measured_checks():
                    ("AdamW", "check_trajectory_matches_reference"), ("AdamW", "check_ema"), ("AdamW", "check_clipping")}
     measured_wd |= {("Adafactor", "check_weight_decay"), ("Adafactor", "check_accumulation_matches_mean_step")}
     measured_max = {("SGD", "check_clipping"), ("Adagrad", "check_clipping"), ("Ftrl", "check_clipping")}
-    measured_scalar = {("Lamb", c) for c in ("check_trajectory_matches_reference", "check_ema", "check_clipping")}
-    measured_mean = {("Adafactor", c) for c in ("check_trajectory_matches_reference", "check_ema",
-                                                "check_weight_decay", "check_accumulation_matches_mean_step")}
+    measured_scalar = {("Lamb", c) for c in ("check_trajectory_matches_reference", "check_learning_rate_forms",
+                                             "check_ema", "check_clipping")}
+    measured_mean = {("Adafactor", c) for c in ("check_trajectory_matches_reference", "check_learning_rate_forms",
+                                                "check_ema", "check_weight_decay",
+                                                "check_accumulation_matches_mean_step")}
     present = {s.name for s in builtin_specs()}  # the installed Keras's optimizers (Keras 2 has no Lion, no AdamW)
     assert on(f.TORCH_WEIGHT_DECAY_FLOAT32) == {(n, c) for n, c in measured_wd if n in present}
     assert on(f.TORCH_FLOAT64_MAXIMUM) == {(n, c) for n, c in measured_max if n in present}
