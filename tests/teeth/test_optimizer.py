@@ -147,6 +147,28 @@ def test_descent_check_catches_an_ascending_optimizer():
     _passes("SGD", "check_small_step_decreases_quadratic")
 
 
+#: Thorough seed 2 (TF 2.21, Keras 3.15.1) drew it: AdamW, weight_decay 0.5, one step at lr 1e-3 with beta_2 0
+#: (an update of ~lr): the decay w -= lr * wd * w pulled |w| > 2 away from the minimum by more than the update moved
+#: it toward, so the loss rose (0.78225 -> 0.78229) on a correct optimizer.
+_DECAY_OUTWEIGHS_UPDATE = {"dtype": "float64", "grad_scale": 0.001, "lr": 0.001, "seed": 8306, "shapes": [[1]],
+                           "steps": 1, "hp": {"amsgrad": False, "beta_1": 0.0, "beta_2": 0.0,
+                                              "epsilon": 9.99999993922529e-09, "weight_decay": 0.5}}
+
+
+def test_descent_check_judges_the_update_from_the_decayed_weights():
+    """Decoupled weight decay is not a descent step on the loss; the check compares the loss after the step with
+    the loss at the decayed weights.  The case that failed AdamW passes, and an ascending update is still caught
+    with the same decay."""
+    if "AdamW" in builtins.optimizer_specs():
+        _passes("AdamW", "check_small_step_decreases_quadratic", case=_DECAY_OUTWEIGHS_UPDATE)
+    tf = kc.tf()
+    ascending = sgd_variant(lambda g, v, lr: v.assign_add(tf.cast(lr, v.dtype) * tf.cast(g, v.dtype)))
+    case = dict(_DECAY_OUTWEIGHS_UPDATE, hp={"weight_decay": 0.5})
+    evidence = _caught(ascending, "check_small_step_decreases_quadratic", case=case, label="teeth>ascent",
+                       match="from the decayed weights")
+    assert evidence.data["weight_decay"] == 0.5
+
+
 @pytest.mark.parametrize("coupled", ["Adafactor", "Lamb"])
 def test_elementwise_check_catches_a_coupling_rule_tagged_elementwise(coupled):
     """Adafactor (factored moments, RMS clipping) and LAMB (per-variable trust ratio) claimed element-wise fail."""

@@ -12,7 +12,7 @@ from ...strategies import optimizer_cases
 from .. import register_check
 from ..evidence import Evidence, fail, ok
 from .runner import (assert_unmoved, case_rng, constant_lrs, expect_reference, gradient_sequence, has,
-                     initial_weights, run_keras)
+                     initial_weights, run_keras, weight_decay_in_force)
 
 __all__ = [
     "check_trajectory_matches_reference", "check_trajectory_at_defaults", "check_documented_defaults",
@@ -127,7 +127,13 @@ def check_elementwise(spec: Any, case: dict) -> Evidence:
                 strategy=lambda spec: optimizer_cases(spec, steps=1, dtypes=["float64"]).map(
                     lambda c: dict(c, lr=1e-3)), examples=4)
 def check_small_step_decreases_quadratic(spec: Any, case: dict) -> Evidence:
-    """One small step (lr 1e-3) on a convex quadratic, far from its minimum, lowers the loss."""
+    """One small step (lr 1e-3) on a convex quadratic, far from its minimum, lowers the loss.
+
+    Decoupled weight decay (``w -= lr * weight_decay * w`` before the update, checked on its own by
+    ``check_weight_decay``) is not a descent step on the loss: it pulls toward 0, not toward the minimum, and
+    outweighs the update once ``weight_decay * |w|`` exceeds the update's size.  So the loss after the step is
+    compared with the loss at the decayed weights: what must lower the loss is the update the rule computes.
+    """
     rng = case_rng(case, 3)
     w0 = initial_weights(case)
     curv = [rng.uniform(0.5, 2.0, size=w.shape) for w in w0]
@@ -138,8 +144,12 @@ def check_small_step_decreases_quadratic(spec: Any, case: dict) -> Evidence:
 
     grads = [[h * (w - c) for w, h, c in zip(w0, curv, centre)]]
     run = run_keras(spec, case, grads)
-    before, after = loss(run.weights[0]), loss(run.weights[-1])
-    data = {"loss_before": before, "loss_after": after}
+    wd = weight_decay_in_force(spec, case["hp"], case.get("weight_decay")) or 0.0
+    decayed = [w * (1.0 - case["lr"] * wd) for w in run.weights[0]]
+    before, after = loss(decayed), loss(run.weights[-1])
+    data = {"loss_before": before, "loss_after": after, "weight_decay": wd,
+            "loss_before_decay": loss(run.weights[0])}
     if not after < before:
-        raise fail("a small step did not lower a convex loss", case, **data)
+        raise fail("a small step did not lower a convex loss" + (" (from the decayed weights)" if wd else ""),
+                   case, **data)
     return ok("loss decreased", case, **data)

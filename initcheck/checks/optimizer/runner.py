@@ -53,7 +53,7 @@ __all__ = [
     "C_ULPS", "PERTURB_ULPS", "SPREAD_FACTOR", "KerasRun", "Reference", "initial_weights", "gradient_sequence",
     "case_rng", "run_keras", "reference_trace", "reference", "tolerance", "heuristic_tolerance", "Tolerances",
     "LR_SCHEDULE_ULPS", "CLIP_RESCALE_ULPS", "REPLICA_SUM_ULPS", "compare_to_reference",
-    "expect_reference", "constant_lrs", "has", "assert_unmoved", "same_setting",
+    "expect_reference", "constant_lrs", "has", "assert_unmoved", "same_setting", "weight_decay_in_force",
 ]
 
 #: Constants of the former heuristic tolerance (:func:`heuristic_tolerance`, the fallback).
@@ -144,7 +144,7 @@ def _as_dtype(g: Any, dtype: str) -> Any:
 def reference_trace(spec: Any, case: Mapping[str, Any], grads: Any, lrs: Sequence[float], **kw: Any) -> Trace:
     """The reference rule's run on the case's (dtype-rounded) inputs, in float64."""
     hp = spec.reference_hp(case["hp"])
-    wd = _decay(spec, case["hp"], kw.pop("weight_decay", None))
+    wd = weight_decay_in_force(spec, case["hp"], kw.pop("weight_decay", None))
     return trajectory(spec.rule, initial_weights(case), grads, lrs, hp, weight_decay=wd, **kw)
 
 
@@ -184,7 +184,7 @@ def reference(spec: Any, case: Mapping[str, Any], grads: Any, lrs: Sequence[floa
     return Reference(trace, tols)
 
 
-def _decay(spec: Any, hp: Mapping[str, Any], explicit: Optional[float]) -> Optional[float]:
+def weight_decay_in_force(spec: Any, hp: Mapping[str, Any], explicit: Optional[float]) -> Optional[float]:
     """The weight decay in force: an explicit option, else the drawn one, else the optimizer's default."""
     if explicit is not None:
         return explicit
@@ -234,7 +234,7 @@ def tolerance(spec: Any, case: Mapping[str, Any], grads: Any, lrs: Sequence[floa
     """
     hp = spec.reference_hp(case["hp"])
     bkw = dict(kw)
-    wd = _decay(spec, case["hp"], bkw.pop("weight_decay", None))
+    wd = weight_decay_in_force(spec, case["hp"], bkw.pop("weight_decay", None))
     if bkw.get("clipnorm") or bkw.get("global_clipnorm"):
         grad_ulps += CLIP_RESCALE_ULPS
     try:
@@ -298,7 +298,7 @@ def _spread(spec: Any, case: Mapping[str, Any], grads: Any, lrs: Sequence[float]
         kw2 = {k: (float(jitter(float(v))) if isinstance(v, float) else v) for k, v in kw.items()}
         w0 = [jitter(w) for w in initial_weights(case)]
         hp_ref = spec.reference_hp(pcase["hp"])
-        wd = _decay(spec, pcase["hp"], kw2.pop("weight_decay", None))
+        wd = weight_decay_in_force(spec, pcase["hp"], kw2.pop("weight_decay", None))
         with np.errstate(all="ignore"):
             other = trajectory(spec.rule, w0, pgrads, plrs, hp_ref, weight_decay=wd, **kw2)
         spread = [np.maximum(s, np.nan_to_num(np.abs(o - f), nan=np.inf))
