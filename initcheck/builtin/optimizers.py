@@ -25,7 +25,7 @@ accumulation is Keras 3 only); the spec says which holds where.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .. import keras_compat as kc
 from ..dtypes import float32_exact
@@ -33,7 +33,8 @@ from ..references.optimizers import RULES
 from ..spec import OptimizerSpec
 from ..strategies import epsilons, learning_rates, unit_interval
 from .findings import (ADAFACTOR_DOCSTRING_RELATIVE_STEP, FLOAT64_BETAS, FLOAT64_CONSTANTS, FTRL_DOCSTRING_L2,
-                       LOSS_SCALE_EAGER_JAX, LOSS_SCALE_SKIP_COUNTS, NADAM_RESUME, RMSPROP_CENTERED_SPARSE_CRASH,
+                       LOSS_SCALE_EAGER_JAX, LOSS_SCALE_SKIP_COUNTS, NADAM_RESUME,
+                       RMSPROP_CENTERED_SPARSE_CRASH,
                        SPARSE_DUPLICATES, TORCH_FLOAT64_MAXIMUM, TORCH_FLOAT64_MEAN,
                        TORCH_PYTHON_FLOAT_FLOAT32, TORCH_WEIGHT_DECAY_FLOAT32, early_keras3_findings,
                        moved_to_findings)
@@ -102,14 +103,17 @@ def _floats(lo: float, hi: float) -> Any:
 
 
 def _spec(name: str, rule: str, space: dict, defaults: dict, *, drop: tuple = (), add: tuple = (),
-          conventions: Optional[dict] = None, expected: Optional[dict] = None, description: str = "",
+          conventions: Optional[dict] = None, expected: Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None] = None,
+          description: str = "",
           class_name: Optional[str] = None, **extra: Any) -> OptimizerSpec:
     tags = set(COMMON_TAGS - set(drop)) | set(add)
     # How the rule couples entries (elementwise, layerwise, factored) is a capability the spec carries;
     # check_elementwise verifies the elementwise claim, the batched seed ensemble relies on it.
     tags.add(RULES[rule].coupling)
-    # Each check gets every declaration that concerns it (one per cause, each matched on its own failure).
-    expected_failures = _merged(early_keras3_findings(frozenset(tags)), expected or {},
+    # Each check gets every declaration that concerns it (one per cause, each matched on its own failure);
+    # ``expected`` may be several tables, joined by _merged so that a check named in two keeps both.
+    tables = [expected] if isinstance(expected, Mapping) else list(expected or ())
+    expected_failures = _merged(early_keras3_findings(frozenset(tags)), *tables,
                                 {"check_loss_scaling": LOSS_SCALE_EAGER_JAX} if "loss_scaling" in tags else {})
     return OptimizerSpec(
         name=name, factory=keras_factory(class_name or name), rule=RULES[rule], space=space,
@@ -159,7 +163,7 @@ def builtin_specs(every_release: bool = False) -> list[OptimizerSpec]:
             which checks each finding is declared on).  Never run them: their classes may not exist here.
     """
     keras3 = kc.keras_major() >= 3
-    public = set(kc.public_optimizer_names()) | ({"Lion", "Lamb"} if every_release else set())
+    public = set(kc.public_optimizer_names()) | (set(_RELEASE_DEPENDENT) if every_release else set())
     eps = epsilons()
     b = unit_interval
     specs = [
@@ -170,8 +174,8 @@ def builtin_specs(every_release: bool = False) -> list[OptimizerSpec]:
         _spec("Adam", "adam", {"beta_1": b(), "beta_2": b(), "epsilon": eps, "amsgrad": _bools()},
               {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
               add=("amsgrad",), conventions={"epsilon_form": "epsilon_hat"},
-              expected={"check_sparse_matches_dense": SPARSE_DUPLICATES, "check_loss_scaling": LOSS_SCALE_SKIP_COUNTS,
-                        **_TORCH_WD, **_TORCH_WD_ACC},
+              expected=({"check_sparse_matches_dense": SPARSE_DUPLICATES, "check_loss_scaling": LOSS_SCALE_SKIP_COUNTS},
+                        _TORCH_WD, _TORCH_WD_ACC),
               description="Adam / AMSGrad with Keras's epsilon-hat"),
         _spec("AdamW", "adam", {"beta_1": b(), "beta_2": b(), "epsilon": eps, "amsgrad": _bools(),
                                 "weight_decay": _floats(0.0, 0.5)},
@@ -184,8 +188,8 @@ def builtin_specs(every_release: bool = False) -> list[OptimizerSpec]:
               description="Adam with decoupled weight decay (default 0.004, scaled by the learning rate)"),
         _spec("Adamax", "adamax", {"beta_1": b(), "beta_2": b(), "epsilon": eps},
               {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
-              expected={"check_sparse_matches_dense": SPARSE_DUPLICATES, "check_loss_scaling": LOSS_SCALE_SKIP_COUNTS,
-                        **_TORCH_WD, **_TORCH_WD_ACC}),
+              expected=({"check_sparse_matches_dense": SPARSE_DUPLICATES, "check_loss_scaling": LOSS_SCALE_SKIP_COUNTS},
+                        _TORCH_WD, _TORCH_WD_ACC)),
         _spec("Nadam", "nadam", {"beta_1": b(0.0, 0.99), "beta_2": b(), "epsilon": eps},
               {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
               conventions={"nadam_schedule": "keras_0.96_pow_t"}, dtypes=("float32",),
@@ -205,20 +209,20 @@ def builtin_specs(every_release: bool = False) -> list[OptimizerSpec]:
         _spec("RMSprop", "rmsprop", {"rho": b(), "momentum": _momenta(), "epsilon": eps, "centered": _bools()},
               {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
               add=("momentum", "centered"), conventions={"epsilon_placement": "inside_sqrt"},
-              expected={"check_sparse_matches_dense": [SPARSE_DUPLICATES, RMSPROP_CENTERED_SPARSE_CRASH],
-                        **_TORCH_WD, **_TORCH_WD_ACC}),
+              expected=({"check_sparse_matches_dense": [SPARSE_DUPLICATES, RMSPROP_CENTERED_SPARSE_CRASH]},
+                        _TORCH_WD, _TORCH_WD_ACC)),
         _spec("Adagrad", "adagrad", {"initial_accumulator_value": _floats(0.0, 1.0), "epsilon": eps},
               {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7},
               conventions={"epsilon_placement": "inside_sqrt"},
-              expected={"check_sparse_matches_dense": SPARSE_DUPLICATES, **_TORCH_WD, **_TORCH_WD_ACC,
-                        **_TORCH_CLIPNORM}),
+              expected=({"check_sparse_matches_dense": SPARSE_DUPLICATES}, _TORCH_WD, _TORCH_WD_ACC,
+                        _TORCH_CLIPNORM)),
         _spec("Adadelta", "adadelta", {"rho": b(), "epsilon": eps},
               {"learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7},
-              expected={"check_sparse_matches_dense": SPARSE_DUPLICATES, **_TORCH_WD, **_TORCH_WD_ACC}),
+              expected=({"check_sparse_matches_dense": SPARSE_DUPLICATES}, _TORCH_WD, _TORCH_WD_ACC)),
         _spec("Ftrl", "ftrl", _ftrl_space(), _FTRL_DEFAULTS, drop=("lr_zero_fixed", "zero_grad_fixed", "descent"),
               conventions={"ftrl_l2": "doubled"},
-              expected={"check_sparse_matches_dense": SPARSE_DUPLICATES, **_TORCH_WD, **_TORCH_WD_ACC,
-                        **_TORCH_CLIPNORM},
+              expected=({"check_sparse_matches_dense": SPARSE_DUPLICATES}, _TORCH_WD, _TORCH_WD_ACC,
+                        _TORCH_CLIPNORM),
               description="FTRL-Proximal; l2 doubled as TensorFlow's ApplyFtrl documents"),
         _spec("Ftrl-docstring", "ftrl", _ftrl_space(l2_min=0.05), _FTRL_DEFAULTS,
               drop=tuple(COMMON_TAGS - {"trajectory", "keras_object"}), conventions={"ftrl_l2": "paper"},
@@ -227,9 +231,9 @@ def builtin_specs(every_release: bool = False) -> list[OptimizerSpec]:
               description="Ftrl held to its own docstring's lambda_2 (documentation finding)"),
         _spec("Adafactor", "adafactor", _adafactor_space(), _ADAFACTOR_DEFAULTS,
               conventions={"adafactor_relative_step": "always"},
-              expected=_merged({"check_sparse_matches_dense": SPARSE_DUPLICATES,
-                                "check_loss_scaling": LOSS_SCALE_SKIP_COUNTS},
-                               _TORCH_ADAFACTOR, _TORCH_WD, _TORCH_WD_ACC),
+              expected=({"check_sparse_matches_dense": SPARSE_DUPLICATES,
+                         "check_loss_scaling": LOSS_SCALE_SKIP_COUNTS},
+                        _TORCH_ADAFACTOR, _TORCH_WD, _TORCH_WD_ACC),
               description="Adafactor; the step is capped at 1/sqrt(t) in every case"),
         _spec("Adafactor-docstring", "adafactor", {**_adafactor_space(), "relative_step": False},
               _ADAFACTOR_DEFAULTS, drop=tuple(COMMON_TAGS - {"trajectory", "keras_object"}),
@@ -238,21 +242,29 @@ def builtin_specs(every_release: bool = False) -> list[OptimizerSpec]:
               expected={"check_trajectory_matches_reference": ADAFACTOR_DOCSTRING_RELATIVE_STEP},
               description="Adafactor held to its docstring on relative_step=False (documentation finding)"),
     ]
-    # Lion is public from Keras 2.13 (TF 2.13) on; tf.keras 2.12 has no Lion.
-    if "Lion" in public:
-        # Keras 2 and 3 both reject beta_1 = 0 ("degenerates to SignSGD").
-        specs.append(_spec("Lion", "lion", {"beta_1": b(0.001), "beta_2": b()},
-                           {"learning_rate": 0.001 if keras3 else 0.0001, "beta_1": 0.9, "beta_2": 0.99},
-                           # Lion is linear in g up to the sign of c, so repeated indices do not matter.
-                           expected={**_TORCH_WD, **_TORCH_WD_ACC},
-                           description="Lion (sign of interpolated momentum); default lr 1e-3 in Keras 3, "
-                                       "1e-4 in Keras 2"))
-    if "Lamb" in public:
-        specs.append(_spec("Lamb", "lamb", {"beta_1": b(), "beta_2": b(), "epsilon": eps},
-                           {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
-                           expected={"check_sparse_matches_dense": SPARSE_DUPLICATES, **_TORCH_WD, **_TORCH_WD_ACC,
-                                     **_TORCH_LAMB}))
+    specs += [build(keras3, eps) for name, build in _RELEASE_DEPENDENT.items() if name in public]
     return specs
+
+
+def _lion(keras3: bool, eps: Any) -> OptimizerSpec:
+    # Keras 2 and 3 both reject beta_1 = 0 ("degenerates to SignSGD").  Lion is linear in g up to the sign of c,
+    # so repeated sparse indices do not matter (no SPARSE_DUPLICATES).
+    return _spec("Lion", "lion", {"beta_1": unit_interval(0.001), "beta_2": unit_interval()},
+                 {"learning_rate": 0.001 if keras3 else 0.0001, "beta_1": 0.9, "beta_2": 0.99},
+                 expected=(_TORCH_WD, _TORCH_WD_ACC),
+                 description="Lion (sign of interpolated momentum); default lr 1e-3 in Keras 3, 1e-4 in Keras 2")
+
+
+def _lamb(keras3: bool, eps: Any) -> OptimizerSpec:
+    return _spec("Lamb", "lamb", {"beta_1": unit_interval(), "beta_2": unit_interval(), "epsilon": eps},
+                 {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+                 expected=({"check_sparse_matches_dense": SPARSE_DUPLICATES}, _TORCH_WD, _TORCH_WD_ACC, _TORCH_LAMB))
+
+
+#: The optimizers only some supported Keras releases have, each with its spec's builder: Lion is public from
+#: Keras 2.13 (TF 2.13) on, Lamb from Keras 3.5.  The one table both the installed-Keras listing and
+#: ``builtin_specs(every_release=True)`` read.
+_RELEASE_DEPENDENT: dict[str, Callable[[bool, Any], OptimizerSpec]] = {"Lion": _lion, "Lamb": _lamb}
 
 
 _FTRL_DEFAULTS = {"learning_rate": 0.001, "learning_rate_power": -0.5, "initial_accumulator_value": 0.1,
