@@ -410,10 +410,12 @@ def reset_run_state() -> None:
 
 
 def not_applicable(item: Item) -> Optional[str]:
-    """Why ``item`` has no meaning on the backend Keras runs on (a capability it needs is missing), or ``None``."""
-    if not item.check.needs:
+    """Why ``item`` has no meaning on the backend Keras runs on, or ``None``: a capability its check needs
+    (``Check.needs``) or its spec's object needs (``needs`` of the spec, e.g. ``("tf_ops",)``) is missing."""
+    needs = tuple(item.check.needs) + tuple(getattr(item.spec, "needs", ()) or ())
+    if not needs:
         return None
-    return keras_compat.capability_missing(item.check.needs)
+    return keras_compat.capability_missing(needs)
 
 
 def blocked_by(item: Item, profile: str = "ci", timeout: Optional[float] = None) -> Optional[str]:

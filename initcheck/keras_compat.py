@@ -153,6 +153,9 @@ CAPABILITIES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "tf_checkpoint": ("tf.train.Checkpoint save and restore of optimizer state", ("tensorflow",)),
     "tf_function": ("tf.function graphs and XLA (jit_compile)", ("tensorflow",)),
     "tf_keras": ("Keras 2 (tf.keras, tf_keras)", ("tensorflow",)),
+    # A spec's own object written with TensorFlow ops (``InitializerSpec(needs=("tf_ops",))``): every check of
+    # the spec is not applicable on another backend, where the object itself cannot run.
+    "tf_ops": ("the object itself calls TensorFlow ops (tf.random, tf.Variable, ...)", ("tensorflow",)),
     "float64": ("64-bit floats; JAX truncates float64 to float32 unless JAX_ENABLE_X64=1",
                 ("tensorflow", "jax", "torch")),
 }

@@ -315,6 +315,17 @@ class _Declaring:
         return () if value is None else declarations(value)
 
 
+def _validate_needs(name: str, needs: Any) -> None:
+    """A spec's ``needs``: a tuple of capability names known to :data:`initcheck.keras_compat.CAPABILITIES`."""
+    from .keras_compat import CAPABILITIES
+
+    if isinstance(needs, str) or not isinstance(needs, (tuple, list)):
+        raise SpecError(name, "needs", f"must be a tuple of capability names, got {needs!r}")
+    unknown = [n for n in needs if n not in CAPABILITIES]
+    if unknown:
+        raise SpecError(name, "needs", f"unknown capability {unknown[0]!r}; known: {sorted(CAPABILITIES)}")
+
+
 def _unknown_tag(spec: Any, tag: str, known: Mapping[str, str]) -> SpecError:
     return SpecError(str(getattr(spec, "name", spec)), "tags",
                      f"has({tag!r}) asks for an unknown tag; known: {sorted(known)}")
@@ -363,6 +374,11 @@ class InitializerSpec(_Declaring):
             default): every integer either draws its own values or raises one
             of those errors, and ``0 .. 2**31 - 1`` draw.  Checked with
             designed seeds by ``check_seed_collisions``.
+        needs: Capabilities the object itself needs, from
+            :data:`initcheck.keras_compat.CAPABILITIES`: ``("tf_ops",)`` for an
+            initializer written with TensorFlow ops (``tf.random.normal``).  On a
+            Keras 3 backend without them every check of the spec is reported
+            ``not_applicable`` with the reason, instead of failing.
     """
 
     name: str
@@ -380,6 +396,7 @@ class InitializerSpec(_Declaring):
     description: str = ""
     min_size: int = 1
     seed_range: Optional[tuple[int, int]] = None
+    needs: tuple[str, ...] = ()
 
     kind = "initializer"
 
@@ -418,6 +435,7 @@ class InitializerSpec(_Declaring):
         name = validate_name(self.name)
         if self.factory is None or not callable(self.factory):
             raise SpecError(name, "factory", f"must be a callable seed -> initializer, got {self.factory!r}")
+        _validate_needs(name, self.needs)
         unknown = set(self.tags) - set(INITIALIZER_TAGS)
         if unknown:
             raise SpecError(name, "tags", f"unknown tag(s) {sorted(unknown)}; known: {sorted(INITIALIZER_TAGS)}")
@@ -558,6 +576,8 @@ class OptimizerSpec(_Declaring):
         min_rank: Smallest variable rank the rule accepts.
         default_weight_decay: The decay the optimizer applies when no
             ``weight_decay`` is passed (AdamW: 0.004); ``None`` for none.
+        needs: Capabilities the object itself needs (as for initializers):
+            ``("tf_ops",)`` for an optimizer whose update calls TensorFlow ops.
     """
 
     name: str
@@ -575,6 +595,7 @@ class OptimizerSpec(_Declaring):
     description: str = ""
     min_rank: int = 1
     default_weight_decay: Optional[float] = None
+    needs: tuple[str, ...] = ()
 
     kind = "optimizer"
 
@@ -632,6 +653,7 @@ class OptimizerSpec(_Declaring):
         name = validate_name(self.name)
         if self.factory is None or not callable(self.factory):
             raise SpecError(name, "factory", f"must be a callable (**kwargs) -> optimizer, got {self.factory!r}")
+        _validate_needs(name, self.needs)
         from .references.optimizers import Rule
 
         if not isinstance(self.rule, Rule):

@@ -279,3 +279,50 @@ def test_case_needs_a_capability_beyond_its_dtype(monkeypatch):
     outcome = run_one(Item("fake>spec", object(), fake), timeout=0, check_dependencies=False)
     assert outcome.status == "passed" and len(calls) == 8 and not any(c["sparse"] for c in calls)
     assert "not run (not applicable on" in outcome.message and "tf_indexed_slices" in outcome.message
+
+
+def test_a_spec_that_needs_tensorflow_ops_is_not_applicable_elsewhere(monkeypatch):
+    """``needs=("tf_ops",)`` on a spec: every check of it is not applicable where the object cannot run."""
+    from initcheck.laws import Normal
+    from initcheck.spec import InitializerSpec
+
+    calls: list = []
+
+    def func(spec, case):
+        calls.append(case)
+        return Evidence(check="check_fake_plain", spec="s", passed=True, message="ran")
+
+    check = Check(name="check_fake_plain", func=func, kind="initializer", family="structural",
+                  applies=lambda spec: True)
+    spec = InitializerSpec(name="TfOnly", factory=lambda seed: None, law=Normal(std=1.0), needs=("tf_ops",))
+    spec.validate()
+    item = Item("fake>TfOnly", spec, check)
+    monkeypatch.setattr(kc, "backend", lambda: "jax")
+    reset_run_state()
+    outcome = run_one(item, case={}, timeout=0)
+    assert outcome.status == "not_applicable" and calls == []
+    assert "not applicable on jax: needs tf_ops" in outcome.message
+    monkeypatch.setattr(kc, "backend", lambda: "tensorflow")
+    reset_run_state()
+    assert run_one(item, case={}, timeout=0).status == "passed" and len(calls) == 1
+
+
+@pytest.mark.parametrize("needs, message", [(("tf_opz",), "unknown capability 'tf_opz'"),
+                                            ("tf_ops", "must be a tuple of capability names")])
+def test_a_spec_with_a_bad_needs_is_a_load_error_naming_it(needs, message):
+    from initcheck.laws import Normal
+    from initcheck.spec import InitializerSpec, SpecError
+
+    with pytest.raises(SpecError, match=message) as info:
+        InitializerSpec(name="Bad", factory=lambda seed: None, law=Normal(std=1.0), needs=needs).validate()
+    assert "needs" in str(info.value)
+
+
+def test_the_example_plugin_declares_its_tensorflow_ops():
+    from initcheck.registry import load_registry
+
+    registry = load_registry(select=["initcheck-example"], use_env=False)
+    assert not registry.errors
+    assert sorted(registry.specs) == ["initcheck-example>DecayedSGD", "initcheck-example>LaplaceLecun",
+                                      "initcheck-example>small_normal"]
+    assert all(reg.spec.needs == ("tf_ops",) for reg in registry.specs.values())

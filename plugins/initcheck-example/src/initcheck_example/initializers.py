@@ -71,6 +71,7 @@ SMALL_NORMAL = InitializerSpec(
     tags=frozenset({"iid"}),
     unseeded_repeat="different",
     description="classic recipe: tf.random.normal(shape, stddev=0.01), unseeded plain function",
+    needs=("tf_ops",),  # written with TensorFlow ops: not applicable on JAX / torch
 )
 
 LAPLACE_LECUN = InitializerSpec(
@@ -85,6 +86,7 @@ LAPLACE_LECUN = InitializerSpec(
     # and the layer checks verify that consequence on the layers whose true fans differ.
     fan_convention="shape",
     description="Laplace, Var = 1 / fan_in (Keras initializer subclass)",
+    needs=("tf_ops",),  # written with TensorFlow ops: not applicable on JAX / torch
 )
 
 

@@ -113,5 +113,6 @@ optimizer_specs = [
         # and Keras's own early-3.x findings for the base-class features it inherits.
         expected_failures={**early_keras3_findings(_TAGS), "check_loss_scaling": LOSS_SCALE_SKIP_COUNTS},
         description="SGD with a 1/sqrt(t) step (Zinkevich 2003), a Keras optimizer subclass",
+        needs=("tf_ops",),  # written with TensorFlow ops: not applicable on JAX / torch
     ),
 ]
