@@ -4,6 +4,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 keras = tf.keras
+if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 V = getattr(keras, "Variable", tf.Variable)
 try:
     opt = keras.optimizers.SGD(learning_rate=0.1, weight_decay=0.5, gradient_accumulation_steps=2)

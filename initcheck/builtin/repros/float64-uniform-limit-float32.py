@@ -3,6 +3,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 keras = tf.keras
+if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 L = 0.009568319307746789                    # GlorotUniform limit for fan_in + fan_out = 65536
 L32 = float(np.float32(L))                  # 0.009568319655954838 > L
 draw = lambda lo, hi: np.asarray(keras.initializers.RandomUniform(lo, hi, seed=1)((65520, 16), dtype="float64"))

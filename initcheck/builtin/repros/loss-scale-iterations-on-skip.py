@@ -3,6 +3,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 keras = tf.keras
+if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 V = getattr(keras, "Variable", tf.Variable)
 w = V([0.1])
 opt = keras.mixed_precision.LossScaleOptimizer(keras.optimizers.Adam(0.01))

@@ -4,9 +4,9 @@ import sys
 import numpy as np
 import tensorflow as tf
 keras = tf.keras
-V = getattr(keras, "Variable", tf.Variable)
+if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 where = f"keras {getattr(keras, '__version__', '(tf.keras)')}, tensorflow {tf.__version__}"
-v = V(np.zeros((1, 1), np.float32))
+v = getattr(keras, "Variable", tf.Variable)(np.zeros((1, 1), np.float32))
 opt = keras.optimizers.RMSprop(learning_rate=0.06, rho=0.001, centered=True)
 g = tf.IndexedSlices(values=tf.constant(np.full((2, 1), 0.1, np.float32)), indices=tf.constant([0, 0], tf.int64),
                      dense_shape=tf.constant([1, 1], tf.int64))

@@ -3,6 +3,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 keras = tf.keras
+if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 PAIRS = [(1, 2**31 - 1), (12345, 12345 + 2**31 - 2), (-1, 2**31 - 3), (7, 2**63 - 1),   # 2**31 - 2 apart (3.5+)
          (5, 5 + 2**32), (-1, 2**32 - 1)]                                                 # 2**32 apart (3.0-3.4)
 draw = lambda cls, seed: np.asarray(getattr(keras.initializers, cls)(seed=seed)((4, 4), dtype="float32"))
