@@ -35,7 +35,7 @@ __all__ = [
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
     "LOSS_SCALE_EAGER_JAX", "JAX_BF16_NORMAL_128_VALUES",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
-    "TORCH_WEIGHT_DECAY_FLOAT32", "TORCH_FLOAT64_MAXIMUM",
+    "TORCH_WEIGHT_DECAY_FLOAT32", "TORCH_FLOAT64_MAXIMUM", "NADAM_MIRRORED_U_PRODUCT",
     # the catalogue (`initcheck findings`)
     "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "RMSPROP_CENTERED_SPARSE_CRASH", "Finding", "CATALOGUE", "catalogue_entry",
 ]
@@ -438,6 +438,21 @@ LOSS_SCALE_SKIP_COUNTS = ExpectedFailure(
               "0.0900001; float64, beta_1=beta_2=0.5, eps=1e-3, lr=0.01, scale 1024, nan at step 2 of 4: "
               "0.105387 vs 0.105552 on the finite gradients alone (keras 3.15.1: iterations stay 1, check passes)"),
     match='weights differ from the reference',
+)
+
+#: Found by the thorough profile on the tf212 edge (issue #15, seed 1): check_mirrored_strategy's ci case has
+#: beta_1 = 0 (no momentum schedule); its designed case at the documented defaults reaches it on every gate.
+NADAM_MIRRORED_U_PRODUCT = ExpectedFailure(
+    backends=("tensorflow",),
+    reason=("Keras 2's Nadam under MirroredStrategy on two devices stops updating its momentum-schedule product "
+            "u_product after the first step: the product is cached behind a Python counter that every device's "
+            "trace of update_step advances, so the counter runs ahead of `iterations` and the cached value is read"),
+    versions="keras>=2.12,<3",
+    evidence=("Nadam(0.01) at the documented betas, gradients 0.3, -0.2, 0.05 on w=0.1 (each replica half): one device "
+              "w=0.0928074, MirroredStrategy(2 CPUs) w=0.0949160 (2.3 % apart; step 1 agrees, step 2 differs) on "
+              "tf.keras 2.12.0 and tf_keras 2.21.0; MirroredStrategy over one device agrees; Keras 3.15.1 agrees. "
+              "Thorough case (beta_1=0.001, beta_2=0): 25x the tolerance"),
+    match='MirroredStrategy.*weights differ from the reference',
 )
 
 #: check_loss_scaling on JAX: eager ``apply_gradients`` of Keras 3's LossScaleOptimizer raises; inside ``jax.jit``
@@ -893,6 +908,21 @@ CATALOGUE: tuple[Finding, ...] = (
                   "count alone.",
         upstream="not reported (the Keras 3 counterpart https://github.com/keras-team/keras/issues/20878 is about "
                  "the wrapper's own counter)",
+    ),
+    Finding(
+        id="nadam-mirrored-u-product", declaration=NADAM_MIRRORED_U_PRODUCT,
+        summary="Keras 2 Nadam under MirroredStrategy (two devices) trains differently from one device: its "
+                "u_product stops updating after step 1",
+        objects=("Nadam (Keras 2: tf.keras 2.12-2.15, tf_keras)",),
+        mechanism="keras 2.15.0 keras/optimizers/nadam.py (the same in tf_keras 2.21.0 tf_keras/src/optimizers/"
+                  "nadam.py): build sets the Python int `self._u_product_counter = 1`; update_step chooses "
+                  "`tf.cond(self._u_product_counter == self.iterations + 2, cached, compute_new)` and "
+                  "compute_new does `self._u_product_counter += 1` -- at trace time. Under MirroredStrategy "
+                  "update_step is traced once per device, so two devices advance the counter by 2 per step and "
+                  "from step 2 on the cached (stale) u_product is used. Keras 3 updates u_product once per step "
+                  "in _backend_update_step.",
+        upstream="not reported (tensorflow/tensorflow#32960 is an older Nadam + MirroredStrategy crash, TF 2.0)",
+        fixed_in="keras 3.0.0",
     ),
     Finding(
         id="loss-scale-eager-jax", declaration=LOSS_SCALE_EAGER_JAX,

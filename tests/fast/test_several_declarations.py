@@ -10,6 +10,7 @@ another part of the same case still fails the run.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import strategies as st
 
@@ -205,6 +206,33 @@ def test_designed_sparse_cases_switch_each_option_with_repeated_indices():
     if "SGD" in specs:
         assert [(c["hp"].get("nesterov"), c["hp"].get("momentum")) for c in designed_sparse_cases(specs["SGD"])] == [
             (False, 0.0), (True, 0.0), (True, 0.9)]
+
+
+def test_designed_mirrored_case_runs_the_documented_defaults():
+    """check_mirrored_strategy's one drawn example may switch a rule's state off (Nadam's ci case: beta_1 = 0);
+    the designed case at the documented defaults is run first on every gate (issue #15, tf212 thorough)."""
+    from initcheck.builtin.optimizers import builtin_specs
+    from initcheck.checks import all_checks
+    from initcheck.checks.optimizer.modes import designed_mirrored_cases
+
+    check = all_checks("optimizer")["check_mirrored_strategy"]
+    assert check.designed is designed_mirrored_cases
+    specs = {s.name: s for s in builtin_specs()}
+    (case,) = designed_mirrored_cases(specs["Nadam"])
+    assert case["hp"] == {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7} and case["steps"] >= 2
+    assert case["dtype"] == "float32" and case["lr"] == float(np.float32(0.01))
+
+
+def test_nadam_mirrored_declaration_holds_on_keras2_only():
+    from initcheck.builtin.findings import MIRRORED_NOT_SUMMED, NADAM_MIRRORED_U_PRODUCT
+    from initcheck.builtin.optimizers import builtin_specs
+
+    nadam = {s.name: s for s in builtin_specs()}["Nadam"]
+    assert nadam.declarations("check_mirrored_strategy") == (MIRRORED_NOT_SUMMED, NADAM_MIRRORED_U_PRODUCT)
+    applies = NADAM_MIRRORED_U_PRODUCT.applies
+    assert applies({"tensorflow": "2.12.1", "keras": "2.12.0"}) and applies({"tensorflow": "2.21.0", "keras": "2.21.0"})
+    assert not applies({"tensorflow": "2.21.0", "keras": "3.15.1"})
+    assert not applies({"tensorflow": "2.12.1", "keras": "2.12.0", "backend": "jax"})
 
 
 def test_rmsprop_gate_sees_the_centered_sparse_crash():
