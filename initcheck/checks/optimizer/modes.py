@@ -63,13 +63,18 @@ def _row_values(case: Mapping[str, Any]) -> list[np.ndarray]:
 DESIGNED_SPARSE_INDICES = ([0, 0, 2], [2, 1, 1, 2], [1, 0, 0, 0])
 
 
+def _documented_hp(spec: Any) -> dict:
+    """The spec's documented defaults of the hyperparameters its rule reads (the designed cases start there)."""
+    return {k: v for k, v in dict(spec.defaults).items() if k in spec.space}
+
+
 def designed_sparse_cases(spec: Any) -> list[dict]:
     """One case with the defaults, one per boolean option of the spec switched (``centered``, ``amsgrad``,
     ``nesterov``...) and, for specs with momentum, one with every option and momentum 0.9; each with repeated
     indices in every step: the combinations the search draws only by luck (issue #15: ``centered=True`` with a
     repeated index crashed only at case seed 3 of the thorough profile).
     """
-    hp = {k: v for k, v in dict(spec.defaults).items() if k in spec.space}
+    hp = _documented_hp(spec)
     options = [k for k, v in hp.items() if isinstance(v, bool)]
     base = {"shapes": [[3, 2]], "dtype": "float32", "seed": 15, "grad_scale": 1.0, "lr": 0.01,
             "steps": len(DESIGNED_SPARSE_INDICES), "indices": [list(i) for i in DESIGNED_SPARSE_INDICES]}
@@ -475,9 +480,8 @@ def designed_mirrored_cases(spec: Any) -> list[dict]:
     """The documented defaults, run before the drawn case: the one example the gate draws may switch a rule's
     state off (Nadam's ci case has beta_1 = 0, so its momentum schedule -- where Keras 2 goes wrong under
     MirroredStrategy, issue #15 -- never mattered)."""
-    hp = {k: v for k, v in dict(spec.defaults).items() if k in spec.space}
     return [{"shapes": [[3, 2]], "dtype": "float32", "seed": 15, "grad_scale": 1.0, "lr": float32_exact(0.01),
-             "hp": hp, "steps": 3}]
+             "hp": _documented_hp(spec), "steps": 3}]
 
 
 @register_check(kind="optimizer", family="optimizer",
