@@ -61,6 +61,7 @@ __all__ = [
     "float64_scope",
     "float64_ops",
     "JAX_FLOAT32_OPS",
+    "TORCH_FLOAT32_OPS",
 ]
 
 
@@ -230,8 +231,8 @@ def case_missing(case: Mapping[str, Any], on: Optional[str] = None) -> Optional[
 def vjp(fn: Callable[[Any], Any], primal: Any, cotangent: Any) -> Any:
     """The vector-Jacobian product ``cotangent^T d fn / d primal``, by the backend's own autodiff.
 
-    TensorFlow: ``tf.GradientTape``; JAX: ``jax.vjp``.  Only these two for now
-    (:class:`NotOnBackend` on PyTorch).
+    TensorFlow: ``tf.GradientTape``; JAX: ``jax.vjp``; PyTorch: ``torch.autograd.grad``
+    on a detached copy of ``primal`` that requires grad.
     """
     name = backend()
     if name == "tensorflow":
@@ -245,7 +246,15 @@ def vjp(fn: Callable[[Any], Any], primal: Any, cotangent: Any) -> Any:
 
         _, pullback = jax.vjp(fn, primal)
         return pullback(cotangent)[0]
-    raise NotOnBackend(f"keras_compat.vjp has no implementation for the {name} backend yet")
+    if name == "torch":
+        import torch
+
+        x = torch.as_tensor(primal).detach().requires_grad_(True)
+        with torch.enable_grad():
+            out = fn(x)
+            (grad,) = torch.autograd.grad(out, x, grad_outputs=torch.as_tensor(cotangent, dtype=out.dtype))
+        return grad
+    raise NotOnBackend(f"keras_compat.vjp has no implementation for the {name} backend")
 
 
 #: ``keras.ops`` that Keras on JAX computes in float32 for a float64 input, whatever ``jax_enable_x64`` says:
@@ -256,9 +265,15 @@ def vjp(fn: Callable[[Any], Any], primal: Any, cotangent: Any) -> Any:
 #: each measured; these two are the ones that lose float64.
 JAX_FLOAT32_OPS: tuple[str, ...] = ("tanh", "mean")
 
+#: The same on PyTorch (the same ``BIT64_TO_BIT32_DTYPE`` applies to every backend but TensorFlow):
+#: ``ops.matmul`` of two float64 tensors computes and returns float32, ``ops.mean`` computes in float32
+#: (Keras 3.15.1, torch 2.13.0; every other op the propagation simulator uses keeps float64, measured one by
+#: one: ``docs/data/backends/torch_float64_ops.py``).
+TORCH_FLOAT32_OPS: tuple[str, ...] = ("matmul", "mean")
+
 
 class _Float64Ops:
-    """``keras.ops`` with :data:`JAX_FLOAT32_OPS` replaced by float64-faithful versions on JAX."""
+    """``keras.ops`` with the backend's float32-computing ops replaced by float64-faithful versions."""
 
     def __init__(self, ops: Any, replaced: Mapping[str, Callable]):
         self._ops, self._replaced = ops, dict(replaced)
@@ -272,19 +287,30 @@ class _Float64Ops:
 def float64_ops() -> Any:
     """``keras.ops`` for code that must compute in float64 (initcheck's instruments, not the code under test).
 
-    On TensorFlow (and PyTorch) ``keras.ops`` itself.  On JAX, the ops of
-    :data:`JAX_FLOAT32_OPS` come from ``jax.numpy`` instead (``tanh``; the
-    mean as a sum over a count), so a float64 computation stays float64.
+    On TensorFlow ``keras.ops`` itself.  On JAX, the ops of
+    :data:`JAX_FLOAT32_OPS` come from ``jax.numpy`` instead; on PyTorch those of
+    :data:`TORCH_FLOAT32_OPS` from ``torch``; so a float64 computation stays float64.
     """
     ops = keras().ops
-    if backend() != "jax":
-        return ops
-    import jax.numpy as jnp
+    name = backend()
+    if name == "jax":
+        import jax.numpy as jnp
 
-    def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return jnp.mean(jnp.asarray(x), axis=axis, keepdims=keepdims)
+        def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+            return jnp.mean(jnp.asarray(x), axis=axis, keepdims=keepdims)
 
-    return _Float64Ops(ops, {"tanh": jnp.tanh, "mean": mean})
+        return _Float64Ops(ops, {"tanh": jnp.tanh, "mean": mean})
+    if name == "torch":
+        import torch
+
+        def torch_mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+            x = torch.as_tensor(x)
+            if axis is None:
+                return torch.mean(x)
+            return torch.mean(x, dim=tuple(axis) if isinstance(axis, (tuple, list)) else int(axis), keepdim=keepdims)
+
+        return _Float64Ops(ops, {"matmul": torch.matmul, "mean": torch_mean})
+    return ops
 
 
 def float64_scope() -> Any:

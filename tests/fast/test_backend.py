@@ -98,3 +98,40 @@ def test_list_on_jax_imports_no_tensorflow():
     assert out.returncode == 0, out.stderr[-2000:]
     rc, tf_loaded, listed = out.stdout.strip().splitlines()[-1].split()
     assert (rc, tf_loaded, listed) == ("0", "False", "2")
+
+
+def test_vjp_is_the_backends_autodiff():
+    """``keras_compat.vjp`` on the running backend against the derivative by hand: ``c^T d(x^3)/dx = 3 c x^2``."""
+    if kc.versions_from_metadata().get("keras_api") == "2":
+        pytest.skip("keras.ops is Keras 3's; on Keras 2 the propagation simulator is the tf.function graph pass")
+    import numpy as np
+
+    ops = kc.keras().ops
+    x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -3.0]])
+    c = np.array([[1.0, 2.0, -0.5], [0.0, -1.0, 4.0]])
+    with kc.float64_scope():
+        got = kc.vjp(lambda t: t * t * t, ops.convert_to_tensor(x, dtype="float64"),
+                     ops.convert_to_tensor(c, dtype="float64"))
+        got = kc.to_numpy(got)
+    np.testing.assert_allclose(got, 3 * c * x ** 2, rtol=1e-14, atol=0)
+
+
+def test_float64_ops_compute_in_float64():
+    """``keras_compat.float64_ops`` keeps float64 where plain ``keras.ops`` computes in float32 (JAX: tanh, mean;
+    torch: matmul, mean): a float32 step would be ~1e-8 off here."""
+    if kc.versions_from_metadata().get("keras_api") == "2":
+        pytest.skip("keras.ops is Keras 3's; on Keras 2 the propagation simulator is the tf.function graph pass")
+    import numpy as np
+
+    ops = kc.float64_ops()
+    h = np.random.default_rng(3).standard_normal((3, 16, 32)) * 3
+    with kc.float64_scope():
+        x = kc.keras().ops.convert_to_tensor(h, dtype="float64")
+        got = {"mean": kc.to_numpy(ops.mean(x, axis=(2,))),
+               "matmul": kc.to_numpy(ops.matmul(x, kc.keras().ops.transpose(x, (0, 2, 1)))),
+               "tanh": kc.to_numpy(ops.tanh(x))}
+    want = {"mean": h.mean(axis=2), "matmul": h @ h.transpose(0, 2, 1), "tanh": np.tanh(h)}
+    for name in want:
+        assert got[name].dtype == np.float64, name
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-13, atol=1e-13, err_msg=name)
+

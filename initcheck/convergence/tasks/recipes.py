@@ -58,7 +58,18 @@ class Recipe:
 
 
 def _normal_001(seed: int) -> Callable[..., Any]:
-    """The tutorials' custom initializer: ``tf.random.normal(shape, stddev=0.01)``, here stateless-seeded."""
+    """The tutorials' custom initializer: ``tf.random.normal(shape, stddev=0.01)``, here stateless-seeded.
+
+    On JAX and PyTorch the same plain function draws with ``keras.random.normal(..., seed=...)``, the
+    backend-neutral spelling of that line.
+    """
+    if kc.backend() != "tensorflow":
+        random = kc.keras().random
+
+        def init_ops(shape: Any, dtype: Any = None, **kwargs: Any) -> Any:
+            return random.normal(shape, stddev=0.01, dtype=dtype or "float32", seed=int(seed))
+
+        return init_ops
     tf = kc.tf()
 
     def init(shape: Any, dtype: Any = None, **kwargs: Any) -> Any:
