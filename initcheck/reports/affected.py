@@ -325,7 +325,7 @@ def _builtin_rows() -> list[Row]:
     from ..builtin import initializers, optimizers
     from ..registry import qualified_name
 
-    specs = [*initializers.builtin_specs(), *optimizers.builtin_specs(every_release=True)]
+    specs = [*initializers.builtin_specs(every_backend=True), *optimizers.builtin_specs(every_release=True)]
     return [r for r in collect(((qualified_name(s, "keras"), s) for s in specs), {}) if r.entry is not None]
 
 

@@ -135,3 +135,26 @@ def test_float64_ops_compute_in_float64():
         assert got[name].dtype == np.float64, name
         np.testing.assert_allclose(got[name], want[name], rtol=1e-13, atol=1e-13, err_msg=name)
 
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_orthogonal_float16_is_a_spec_of_its_own_where_the_qr_lacks_it(monkeypatch, backend):
+    """Where ``orthogonal-float16-qr`` holds (JAX, torch; Keras >= 3.10), float16 leaves Orthogonal's dtypes and
+    becomes ``Orthogonal-float16``, carrying the declaration, so the contract failure blocks nothing else."""
+    from initcheck.builtin import initializers
+    from initcheck.builtin.findings import ORTHOGONAL_FLOAT16_QR
+
+    monkeypatch.setattr(kc, "backend", lambda: backend)
+    apart = ORTHOGONAL_FLOAT16_QR.applies({**kc.versions_from_metadata(), "backend": backend})
+    if backend == "tensorflow":
+        assert not apart
+    specs = {s.name: s for s in initializers._structured_specs()}
+    assert ("Orthogonal-float16" in specs) == apart
+    for name in ("Orthogonal", "Orthogonal-gain2.5"):
+        assert ("float16" in specs[name].dtypes) == (not apart), name
+        assert {"float32", "float64"} <= set(specs[name].dtypes)
+    if apart:
+        f16 = specs["Orthogonal-float16"]
+        assert f16.dtypes == ("float16",)
+        assert f16.expected_failures["check_output_contract"] is ORTHOGONAL_FLOAT16_QR
+    # the listings (initcheck findings, docs/findings.md) see it on every backend
+    assert "Orthogonal-float16" in {s.name for s in initializers._structured_specs(every_backend=True)}
