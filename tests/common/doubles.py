@@ -643,16 +643,23 @@ def declared_for(spec: Any, name: str, *activations: str) -> Any:
 
 
 def small_normal_for_relu() -> InitializerSpec:
-    """The example plugin's N(0, 0.01^2) spec declared for ReLU (or an equivalent if not installed)."""
-    try:
-        from initcheck_example.initializers import SMALL_NORMAL
-    except ImportError:
-        def small_normal(shape: Any, dtype: Any = None) -> Any:
-            return kc.tf().random.normal(shape, stddev=0.01, dtype=dtype or "float32")
+    """The example plugin's N(0, 0.01^2) spec declared for ReLU, or an equivalent drawn by NumPy where the plugin is
+    not installed or cannot run (its object calls ``tf.random``: TensorFlow backend only)."""
+    spec = None
+    if kc.backend() == "tensorflow":
+        try:
+            from initcheck_example.initializers import SMALL_NORMAL as spec
+        except ImportError:
+            pass
+    if spec is None:
+        def factory(seed: Any) -> Callable:
+            def small_normal(shape: Any, dtype: Any = None) -> np.ndarray:
+                return np.random.default_rng(seed).normal(0.0, 0.01, size=shape).astype(dtype_name(dtype))
+            return small_normal
 
-        SMALL_NORMAL = InitializerSpec(name="small_normal", factory=lambda seed: small_normal,
-                                       law=Normal(std=0.01), tags=frozenset({"iid"}), unseeded_repeat="different")
-    return dataclasses.replace(SMALL_NORMAL, activations=("relu",))
+        spec = InitializerSpec(name="small_normal", factory=factory, law=Normal(std=0.01), tags=frozenset({"iid"}),
+                               unseeded_repeat="different")
+    return dataclasses.replace(spec, activations=("relu",))
 
 
 def laplace_he() -> InitializerSpec:
