@@ -53,6 +53,7 @@ __all__ = [
     "NotOnBackend",
     "CAPABILITIES",
     "capability_missing",
+    "unknown_capabilities",
     "dtype_missing",
     "case_missing",
     "DTYPE_CAPABILITIES",
@@ -160,6 +161,13 @@ CAPABILITIES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "float64": ("64-bit floats; JAX truncates float64 to float32 unless JAX_ENABLE_X64=1",
                 ("tensorflow", "jax", "torch")),
 }
+
+
+def unknown_capabilities(names: Any) -> list[str]:
+    """The names in ``names`` that are not capabilities of :data:`CAPABILITIES` (empty when all are known).
+
+    The one test of a capability name, shared by ``register_check(needs=...)`` and a spec's ``needs``."""
+    return [n for n in names if n not in CAPABILITIES]
 
 
 #: The capability a case in a dtype needs (:func:`dtype_missing`); dtypes not listed need none.

@@ -317,11 +317,11 @@ class _Declaring:
 
 def _validate_needs(name: str, needs: Any) -> None:
     """A spec's ``needs``: a tuple of capability names known to :data:`initcheck.keras_compat.CAPABILITIES`."""
-    from .keras_compat import CAPABILITIES
+    from .keras_compat import CAPABILITIES, unknown_capabilities
 
     if isinstance(needs, str) or not isinstance(needs, (tuple, list)):
         raise SpecError(name, "needs", f"must be a tuple of capability names, got {needs!r}")
-    unknown = [n for n in needs if n not in CAPABILITIES]
+    unknown = unknown_capabilities(needs)
     if unknown:
         raise SpecError(name, "needs", f"unknown capability {unknown[0]!r}; known: {sorted(CAPABILITIES)}")
 

@@ -150,9 +150,9 @@ def register_check(
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown check family {family!r}; known: {FAMILIES}")
-    from ..keras_compat import CAPABILITIES
+    from ..keras_compat import CAPABILITIES, unknown_capabilities
 
-    unknown = [c for c in needs if c not in CAPABILITIES]
+    unknown = unknown_capabilities(needs)
     if unknown:
         raise ValueError(f"unknown capability {unknown}; known: {sorted(CAPABILITIES)}")
 
