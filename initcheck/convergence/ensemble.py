@@ -353,7 +353,8 @@ def _torch_loop(variables: list[Any], optimizer: Any, per_seed_loss: Callable[[l
 
     One intra-op thread while it runs: the ensemble's ops are tiny batched matmuls (16 x 16 kernels), where
     torch's thread pool costs more than it gains -- 50 steps of the 30-layer ReLU ensemble took 2.4 s with one
-    thread and 12-17 s with two on this 2-core machine under load.  The thread count changes no value.
+    thread and 12-17 s with two on this 2-core machine under load.  The thread count is not part of what is
+    checked (it can change the summation order of a float32 reduction, nothing more).
     """
     import torch
 
