@@ -16,7 +16,7 @@ and the optimizer's ``stateless_apply`` under ``jax.jit``; on PyTorch an
 eager loop of ``torch.autograd.grad`` and ``apply_gradients``.  The seed
 axis is batched in the tensors themselves (batched matmuls), so no
 ``vmap`` is needed on any backend; the per-seed losses are written in
-``keras.ops`` off TensorFlow (:func:`_mlp_fns_ops`).
+``keras.ops`` off TensorFlow (:func:`_mlp_loss_and_metric_ops`).
 
 What breaks the equivalence is any optimizer whose update of one entry
 reads other entries of the same variable: a per-variable or global gradient
@@ -224,7 +224,9 @@ class CompiledEnsemble:
     Args:
         shapes: Shapes of the parameters, seed axis first.
         per_seed_loss: ``f(params) -> (S,)`` tensor, seed ``s``'s loss
-            reading only slice ``s`` of every parameter.
+            reading only slice ``s`` of every parameter; or a pair
+            ``(loss, metric)`` of such tensors computed from one forward
+            pass (then ``per_seed_metric`` must be left out).
         optimizer: A fresh Keras optimizer instance (built here).
         steps: Number of updates per run.
         per_seed_metric: ``f(params) -> (S,)`` success metric (default: the loss).
@@ -250,19 +252,18 @@ class CompiledEnsemble:
         self.n_seeds = self.shapes[0][0]
         self.backend = kc.backend()
         self.optimizer = optimizer
-        metric_fn = per_seed_metric or per_seed_loss
+        both = _loss_and_metric(per_seed_loss, per_seed_metric)
         if self.backend == "tensorflow":
-            self._fn = self._tf_loop(per_seed_loss, metric_fn, jit)
+            self._fn = self._tf_loop(both, jit)
         else:
             keras = kc.keras()
             self.variables = [keras.Variable(np.zeros(s, np.float32), dtype="float32") for s in self.shapes]
             optimizer.build(self.variables)
             self._fresh = [kc.to_numpy(v) for v in optimizer.variables]
             make = _jax_loop if self.backend == "jax" else _torch_loop
-            self._fn = make(self.variables, optimizer, per_seed_loss, metric_fn, self.steps, jit)
+            self._fn = make(self.variables, optimizer, both, self.steps, jit)
 
-    def _tf_loop(self, per_seed_loss: Callable[[list[Any]], Any], metric_fn: Callable[[list[Any]], Any],
-                 jit: bool) -> Callable[[], Any]:
+    def _tf_loop(self, both: Callable[[list[Any]], Any], jit: bool) -> Callable[[], Any]:
         """The whole loop in one ``tf.function`` (XLA when ``jit``): ``GradientTape`` and ``apply_gradients``."""
         tf = kc.tf()
         optimizer = self.optimizer
@@ -277,14 +278,15 @@ class CompiledEnsemble:
             metrics = tf.TensorArray(tf.float32, size=n + 1)
             for i in tf.range(n):
                 with tf.GradientTape() as tape:
-                    per = per_seed_loss(variables)
+                    per, metric = both(variables)
                     total = tf.reduce_sum(per)
                 grads = tape.gradient(total, variables)
                 losses = losses.write(i, per)
-                metrics = metrics.write(i, tf.cast(metric_fn(variables), tf.float32))
+                metrics = metrics.write(i, tf.cast(metric, tf.float32))
                 optimizer.apply_gradients(zip(grads, variables))
-            losses = losses.write(n, per_seed_loss(variables))
-            metrics = metrics.write(n, tf.cast(metric_fn(variables), tf.float32))
+            per, metric = both(variables)
+            losses = losses.write(n, per)
+            metrics = metrics.write(n, tf.cast(metric, tf.float32))
             return losses.stack(), metrics.stack()
 
         return tf.function(body, jit_compile=jit, autograph=True)
@@ -306,33 +308,50 @@ class CompiledEnsemble:
                             params=[kc.to_numpy(v) for v in self.variables], seeds=[], seconds=seconds)
 
 
-def _jax_loop(variables: list[Any], optimizer: Any, per_seed_loss: Callable[[list[Any]], Any],
-              metric_fn: Callable[[list[Any]], Any], steps: int, jit: bool) -> Callable[[], Any]:
+def _loss_and_metric(per_seed_loss: Callable[[list[Any]], Any],
+                     per_seed_metric: Optional[Callable[[list[Any]], Any]]) -> Callable[[list[Any]], Any]:
+    """``params -> (loss, metric)``: one call of ``per_seed_loss`` when it returns both (one forward pass),
+    else the loss and ``per_seed_metric`` (or the loss again, as the metric, without a second evaluation)."""
+
+    def both(params: list[Any]) -> tuple[Any, Any]:
+        out = per_seed_loss(params)
+        if isinstance(out, tuple):
+            if per_seed_metric is not None:
+                raise ValueError("per_seed_loss returned (loss, metric) and per_seed_metric was given too; "
+                                 "give the metric one way")
+            return out
+        return out, (out if per_seed_metric is None else per_seed_metric(params))
+
+    return both
+
+
+def _jax_loop(variables: list[Any], optimizer: Any, both: Callable[[list[Any]], Any], steps: int,
+              jit: bool) -> Callable[[], Any]:
     """The whole loop as one ``jax.lax.scan`` (``jax.jit``-compiled when ``jit``).
 
-    Each step: ``jax.value_and_grad`` of the summed per-seed losses, then the
-    optimizer's own ``stateless_apply`` (Keras 3's documented JAX training
-    path), its state carried by the scan.  The final weights are written
-    back to ``variables``.
+    Each step: ``jax.value_and_grad`` of the summed per-seed losses (the
+    metric rides along as auxiliary output of the same forward pass), then
+    the optimizer's own ``stateless_apply`` (Keras 3's documented JAX
+    training path), its state carried by the scan.  The final weights are
+    written back to ``variables``.
     """
     import jax
 
     def total(params: list[Any]) -> Any:
-        per = per_seed_loss(params)
-        return jax.numpy.sum(per), per
+        per, metric = both(params)
+        return jax.numpy.sum(per), (per, jax.numpy.asarray(metric, dtype="float32"))
 
     def step(carry: Any, _: Any) -> Any:
         params, state = carry
-        (_, per), grads = jax.value_and_grad(total, has_aux=True)(params)
-        metric = metric_fn(params)
+        (_, record), grads = jax.value_and_grad(total, has_aux=True)(params)
         params, state = optimizer.stateless_apply(state, grads, params)
-        return (params, state), (per, jax.numpy.asarray(metric, dtype="float32"))
+        return (params, state), record
 
     def loop(params: list[Any], state: list[Any]) -> Any:
         (params, state), (losses, metrics) = jax.lax.scan(step, (params, state), None, length=steps)
-        losses = jax.numpy.concatenate([losses, per_seed_loss(params)[None]], axis=0)
-        metrics = jax.numpy.concatenate([metrics, jax.numpy.asarray(metric_fn(params), dtype="float32")[None]],
-                                        axis=0)
+        _, (per, metric) = total(params)
+        losses = jax.numpy.concatenate([losses, per[None]], axis=0)
+        metrics = jax.numpy.concatenate([metrics, metric[None]], axis=0)
         return params, losses, metrics
 
     compiled = jax.jit(loop) if jit else loop
@@ -346,10 +365,11 @@ def _jax_loop(variables: list[Any], optimizer: Any, per_seed_loss: Callable[[lis
     return run
 
 
-def _torch_loop(variables: list[Any], optimizer: Any, per_seed_loss: Callable[[list[Any]], Any],
-                metric_fn: Callable[[list[Any]], Any], steps: int, jit: bool) -> Callable[[], Any]:
+def _torch_loop(variables: list[Any], optimizer: Any, both: Callable[[list[Any]], Any], steps: int,
+                jit: bool) -> Callable[[], Any]:
     """The loop run eagerly on PyTorch: ``torch.autograd.grad`` of the summed per-seed losses, then
-    ``optimizer.apply_gradients`` (``jit`` is ignored: Keras's eager torch path is what users run).
+    ``optimizer.apply_gradients`` (``jit`` is ignored: Keras's eager torch path is what users run).  The metric
+    comes from the same forward pass as the loss.
 
     One intra-op thread while it runs: the ensemble's ops are tiny batched matmuls (16 x 16 kernels), where
     torch's thread pool costs more than it gains -- 50 steps of the 30-layer ReLU ensemble took 2.4 s with one
@@ -358,30 +378,27 @@ def _torch_loop(variables: list[Any], optimizer: Any, per_seed_loss: Callable[[l
     """
     import torch
 
-    def record(params: list[Any]) -> tuple[Any, Any]:
-        with torch.no_grad():
-            return (per_seed_loss(params).detach().clone(),
-                    torch.as_tensor(metric_fn(params), dtype=torch.float32).detach().clone())
+    def record(per: Any, metric: Any, losses: list[Any], metrics: list[Any]) -> None:
+        losses.append(per.detach().clone())
+        metrics.append(torch.as_tensor(metric, dtype=torch.float32).detach().clone())
 
     def run() -> Any:
-        losses, metrics = [], []
+        losses: list[Any] = []
+        metrics: list[Any] = []
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
             for _ in range(steps):
                 params = [v.value for v in variables]
                 with torch.enable_grad():
-                    per = per_seed_loss(params)
+                    per, metric = both(params)
                     grads = torch.autograd.grad(torch.sum(per), params)
-                losses.append(per.detach().clone())
-                with torch.no_grad():
-                    metrics.append(torch.as_tensor(metric_fn(params), dtype=torch.float32).detach().clone())
+                record(per, metric, losses, metrics)
                 optimizer.apply_gradients(zip(grads, variables))
-            last = record([v.value for v in variables])
+            with torch.no_grad():
+                record(*both([v.value for v in variables]), losses, metrics)
         finally:
             torch.set_num_threads(threads)
-        losses.append(last[0])
-        metrics.append(last[1])
         return torch.stack(losses), torch.stack(metrics)
 
     return run
@@ -399,8 +416,10 @@ def train_params(params0: Sequence[np.ndarray], per_seed_loss: Callable[[list[An
 
 # ------------------------------------------------------------------ learning tasks
 
-def _activation(tf: Any, name: str) -> Callable[[Any], Any]:
-    table = {"relu": tf.nn.relu, "tanh": tf.tanh, "linear": lambda h: h, "sigmoid": tf.sigmoid}
+def _activation(name: str, relu: Callable[[Any], Any], tanh: Callable[[Any], Any],
+                sigmoid: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A task's hidden activation by name, from the backend's own ``relu``/``tanh``/``sigmoid``."""
+    table = {"relu": relu, "tanh": tanh, "linear": lambda h: h, "sigmoid": sigmoid}
     if name not in table:
         raise ValueError(f"unknown activation {name!r}; known: {sorted(table)}")
     return table[name]
@@ -421,14 +440,16 @@ def _mlp_logits(x: Any, act: Callable[[Any], Any], n_layers: int,
     return logits
 
 
-def _mlp_fns(task: Any) -> tuple[Callable, Callable]:
-    """(per-seed loss, per-seed metric) of a learning task for seed-batched weights."""
+def _mlp_loss_and_metric(task: Any) -> Callable[[list[Any]], tuple[Any, Any]]:
+    """``params -> (per-seed loss, per-seed metric)`` of a learning task for seed-batched weights, both from one
+    forward pass."""
     if kc.backend() != "tensorflow":
-        return _mlp_fns_ops(task)
+        return _mlp_loss_and_metric_ops(task)
     tf = kc.tf()
     x = tf.constant(task.x, dtype=tf.float32)
     y = tf.constant(task.y)
-    logits = _mlp_logits(x, _activation(tf, task.activation), len(task.widths), tf.matmul)
+    act = _activation(task.activation, relu=tf.nn.relu, tanh=tf.tanh, sigmoid=tf.sigmoid)
+    logits = _mlp_logits(x, act, len(task.widths), tf.matmul)
 
     def loss_and_acc(params: list[Any]) -> tuple[Any, Any]:
         z = logits(params)
@@ -448,26 +469,18 @@ def _mlp_fns(task: Any) -> tuple[Callable, Callable]:
             return loss, acc
         raise ValueError(f"unknown loss {task.loss!r}")
 
-    def loss_fn(params: list[Any]) -> Any:
-        return loss_and_acc(params)[0]
-
-    def metric_fn(params: list[Any]) -> Any:
-        return loss_and_acc(params)[1]
-
-    return loss_fn, metric_fn
+    return loss_and_acc
 
 
-def _mlp_fns_ops(task: Any) -> tuple[Callable, Callable]:
-    """:func:`_mlp_fns` in ``keras.ops`` (JAX, PyTorch): the same network, the same losses, written from their
-    formulas -- sigmoid cross-entropy ``max(z, 0) - z y + log(1 + exp(-|z|))``, softmax cross-entropy
-    ``logsumexp(z) - z_y`` -- as TensorFlow's fused ops compute them."""
+def _mlp_loss_and_metric_ops(task: Any) -> Callable[[list[Any]], tuple[Any, Any]]:
+    """:func:`_mlp_loss_and_metric` in ``keras.ops`` (JAX, PyTorch): the same network, the same losses, written
+    from their formulas -- sigmoid cross-entropy ``max(z, 0) - z y + log(1 + exp(-|z|))``, softmax
+    cross-entropy ``logsumexp(z) - z_y`` -- as TensorFlow's fused ops compute them."""
     ops = kc.keras().ops
     x = ops.convert_to_tensor(np.asarray(task.x, dtype=np.float32))
     y_np = np.asarray(task.y)
-    acts = {"relu": ops.relu, "tanh": ops.tanh, "linear": lambda h: h, "sigmoid": ops.sigmoid}
-    if task.activation not in acts:
-        raise ValueError(f"unknown activation {task.activation!r}; known: {sorted(acts)}")
-    logits = _mlp_logits(x, acts[task.activation], len(task.widths), ops.matmul)
+    act = _activation(task.activation, relu=ops.relu, tanh=ops.tanh, sigmoid=ops.sigmoid)
+    logits = _mlp_logits(x, act, len(task.widths), ops.matmul)
 
     def loss_and_acc(params: list[Any]) -> tuple[Any, Any]:
         z = logits(params)
@@ -489,7 +502,7 @@ def _mlp_fns_ops(task: Any) -> tuple[Callable, Callable]:
             return loss, acc
         raise ValueError(f"unknown loss {task.loss!r}")
 
-    return (lambda params: loss_and_acc(params)[0]), (lambda params: loss_and_acc(params)[1])
+    return loss_and_acc
 
 
 class _OpsAsTF:
@@ -508,6 +521,11 @@ class _OpsAsTF:
         return self._ops.convert_to_tensor(np.asarray(value), dtype=dtype)
 
 
+def _landscape_namespace() -> Any:
+    """What a landscape's ``loss(x, tf)`` gets as ``tf``: TensorFlow itself, or :class:`_OpsAsTF` elsewhere."""
+    return kc.tf() if kc.backend() == "tensorflow" else _OpsAsTF()
+
+
 def learning_params(task: Any, init: Any, seeds: Sequence[int]) -> list[np.ndarray]:
     """Initial ``[kernel_0, bias_0, kernel_1, ...]`` for every seed (biases zero)."""
     kernels = initial_kernels(init, task.kernel_shapes(), seeds)
@@ -523,15 +541,14 @@ def learning_trainer(task: Any, optimizer: Any, n_seeds: int, *, steps: Optional
     shapes: list[tuple[int, ...]] = []
     for fan_in, fan_out in task.kernel_shapes():
         shapes += [(n_seeds, fan_in, fan_out), (n_seeds, 1, fan_out)]
-    loss_fn, metric_fn = _mlp_fns(task)
-    return CompiledEnsemble(shapes, loss_fn, optimizer, steps or task.steps, per_seed_metric=metric_fn, spec=spec,
+    return CompiledEnsemble(shapes, _mlp_loss_and_metric(task), optimizer, steps or task.steps, spec=spec,
                             jit=jit, check_elementwise=check_elementwise)
 
 
 def landscape_trainer(task: Any, optimizer: Any, n_seeds: int, *, steps: Optional[int] = None, spec: Any = None,
                       jit: bool = True, check_elementwise: bool = True) -> CompiledEnsemble:
     """A compiled loop minimising a landscape from ``n_seeds`` starts."""
-    tf = kc.tf() if kc.backend() == "tensorflow" else _OpsAsTF()
+    tf = _landscape_namespace()
 
     def loss_fn(params: list[Any]) -> Any:
         return task.loss(params[0], tf)

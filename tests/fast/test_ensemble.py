@@ -119,6 +119,33 @@ def test_landscape_batched_equals_one_seed_at_a_time():
         _close(batched.losses[:, i], alone.losses[:, 0], rtol=1e-5)
 
 
+def test_loss_and_metric_come_from_one_forward_pass():
+    """A ``per_seed_loss`` returning ``(loss, metric)`` is called once per step, not once for each; the metric
+    rows are what it returned; giving the metric a second way is an error that says so."""
+    import initcheck.keras_compat as kc
+
+    calls = []
+    x0 = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
+
+    def loss_and_metric(params):
+        calls.append(1)
+        loss = kc.keras().ops.sum(params[0] * params[0], axis=1)
+        return loss, 2.0 * loss
+
+    steps = 4
+    trainer = E.CompiledEnsemble([x0.shape], loss_and_metric, E.build_optimizer("SGD", learning_rate=0.1), steps)
+    traj = trainer.run([x0])
+    # traced code (TensorFlow's tf.function, JAX's scan) calls it once in the step and once after the loop;
+    # PyTorch's eager loop once per step and once after it
+    assert len(calls) == (steps + 1 if kc.backend() == "torch" else 2)
+    np.testing.assert_allclose(traj.losses[0], (x0 * x0).sum(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(traj.metrics, 2.0 * traj.losses, rtol=1e-6)
+    np.testing.assert_allclose(traj.losses[-1], (x0 * x0).sum(axis=1) * 0.8 ** (2 * steps), rtol=1e-5)
+    with pytest.raises(ValueError, match="per_seed_metric"):
+        E.train_params([x0], loss_and_metric, E.build_optimizer("SGD", learning_rate=0.1), 2,
+                       per_seed_metric=lambda p: p[0])
+
+
 def test_compiled_trainer_reuse_restores_a_fresh_optimizer(small_deep, he):
     """Two runs of one compiled trainer give identical trajectories (slots and iterations reset)."""
     trainer = E.learning_trainer(small_deep, E.build_optimizer("Adam", learning_rate=0.01), len(SEEDS), steps=STEPS)
