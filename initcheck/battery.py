@@ -16,7 +16,8 @@ returns an :class:`Outcome`, the one verdict every runner reports:
 * ``not_applicable``: the check needs a capability (``Check.needs``) that the
   backend Keras runs on lacks ("not applicable on jax: needs tf_checkpoint ..."),
   or every case it draws does (a case's dtype: float64 on JAX without
-  ``JAX_ENABLE_X64=1``, :func:`initcheck.keras_compat.case_missing`).  Cases
+  ``JAX_ENABLE_X64=1``, :func:`initcheck.keras_compat.case_missing`), or a
+  check it depends on is not applicable (for the same reason, named).  Cases
   that cannot run are rejected and replaced by runnable ones; a passing item
   says how many were not run and why.
 
@@ -428,16 +429,25 @@ def blocked_by(item: Item, profile: str = "ci", timeout: Optional[float] = None)
     out, the spec's remaining checks are blocked too: the run moves on to the
     next spec instead of hanging once per check.
     """
+    verdict = _dependency_verdict(item, profile, timeout)
+    return verdict[1] if verdict else None
+
+
+def _dependency_verdict(item: Item, profile: str, timeout: Optional[float]) -> Optional[tuple[str, str]]:
+    """``(status, reason)`` when a dependency keeps ``item`` from running: ``not_applicable`` when the
+    dependency is not applicable on this backend (so is the item, for the same reason), else ``blocked``."""
     if item.qualname in _TIMED_OUT:
-        return f"blocked: {_TIMED_OUT[item.qualname]} timed out on {item.qualname} (reported there)"
+        return "blocked", f"blocked: {_TIMED_OUT[item.qualname]} timed out on {item.qualname} (reported there)"
     checks = all_checks(item.check.kind)
     for dep_name in item.check.depends_on:
         dep = checks.get(dep_name)
         if dep is None or not dep.applies(item.spec):
             continue
         outcome = run_one(Item(item.qualname, item.spec, dep), profile, timeout=timeout)
+        if outcome.status == "not_applicable":
+            return "not_applicable", f"{outcome.message} (through {dep_name}, which this check depends on)"
         if outcome.status not in ("passed", "xpassed"):
-            return f"blocked: {dep_name} {outcome.status} on {item.qualname} (reported there)"
+            return "blocked", f"blocked: {dep_name} {outcome.status} on {item.qualname} (reported there)"
     return None
 
 
@@ -460,9 +470,9 @@ def run_one(item: Item, profile: str = "ci", case: Optional[dict] = None, check_
     if reason:
         return Outcome(item, "not_applicable", reason, [], time.perf_counter() - start)
     if check_dependencies and case is None:
-        reason = blocked_by(item, profile, limit)
-        if reason:
-            return Outcome(item, "blocked", reason, [], time.perf_counter() - start)
+        verdict = _dependency_verdict(item, profile, limit)
+        if verdict:
+            return Outcome(item, verdict[0], verdict[1], [], time.perf_counter() - start)
     outcome = _classify(item, profile, case, limit, start)
     if case is None and item.expected is None:
         _OUTCOMES[key] = outcome

@@ -221,6 +221,28 @@ def test_only_float64_cases_is_not_applicable(monkeypatch):
     assert run_one(item, case={"dtype": "float32", "seed": 3}, timeout=0).status == "passed" and len(calls) == 1
 
 
+def test_a_check_whose_prerequisite_is_not_applicable_is_not_applicable_too(monkeypatch):
+    """Constant-float64 without float64 (JAX without x64): its contract check cannot run, so neither can the
+    checks that depend on it -- reported not_applicable with the reason and the prerequisite named, not as
+    blocked (which says a prerequisite *failed*)."""
+    from common import builtins
+
+    spec = builtins.initializer("Constant-float64")
+    checks = all_checks("initializer")
+    contract, exact = checks["check_output_contract"], checks["check_exact_values"]
+    assert "check_output_contract" in exact.depends_on
+    _without_float64(monkeypatch)
+    reset_run_state()
+    try:
+        assert run_one(Item("keras>Constant-float64", spec, contract), timeout=0).status == "not_applicable"
+        outcome = run_one(Item("keras>Constant-float64", spec, exact), timeout=0)
+        assert outcome.status == "not_applicable"
+        assert outcome.message.startswith(f"not applicable on {kc.backend()}: needs float64")
+        assert "through check_output_contract" in outcome.message
+    finally:
+        reset_run_state()
+
+
 def test_support_reports_the_float64_limits_test_it_cannot_run(monkeypatch):
     from common import builtins
 
