@@ -380,12 +380,13 @@ def tiles_one_row(seed: Any) -> Callable:
     inner = glorot(seed)
 
     def init(shape: Any, dtype: Any = None) -> Any:
-        tf = kc.tf()
+        t = tensor_ops()
         values = inner(shape, dtype=dtype)
         if len(shape) < 2:
             return values
-        flat = tf.reshape(values, (-1, shape[-1]))
-        return tf.reshape(tf.tile(flat[:1], [tf.shape(flat)[0], 1]), shape)
+        rows = math.prod(shape) // shape[-1]
+        flat = t.reshape(values, (rows, shape[-1]))
+        return t.reshape(t.tile(flat[:1], [rows, 1]), shape)
 
     return init
 
@@ -425,9 +426,8 @@ def nan_every_call(seed: Any) -> Callable:
     inner = glorot(seed)
 
     def init(shape: Any, dtype: Any = None) -> Any:
-        tf = kc.tf()
         v = inner(shape, dtype=dtype)
-        return tf.where(tf.equal(tf.size(v), 0), v, v * float("nan"))
+        return v if math.prod(shape) == 0 else v * float("nan")
 
     return init
 
@@ -441,7 +441,9 @@ def unregistered_initializer_class() -> type:
             self.seed = seed
 
         def __call__(self, shape: Any, dtype: Any = None) -> Any:
-            return kc.tf().random.stateless_normal(shape, seed=[int(self.seed or 0), 1], dtype=dtype or "float32")
+            if kc.backend() == "tensorflow":
+                return kc.tf().random.stateless_normal(shape, seed=[int(self.seed or 0), 1], dtype=dtype or "float32")
+            return keras.random.normal(shape, seed=int(self.seed or 0), dtype=dtype or "float32")
 
         def get_config(self) -> dict:
             return {"seed": self.seed}
@@ -462,9 +464,27 @@ def dense_gradient(tf: Any, gradient: Any) -> Any:
     return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) else gradient
 
 
+def tensor_ops() -> Any:
+    """The few tensor operations the planted-bug doubles use: TensorFlow's own on the TensorFlow backend (Keras 2
+    and 3: sparse ``IndexedSlices`` and ``tf.distribute`` exist only there, ``tf`` is that module), ``keras.ops``
+    on Keras 3's other backends (``tf`` is ``None``)."""
+    if kc.backend() == "tensorflow":
+        tf = kc.tf()
+        return types.SimpleNamespace(
+            tf=tf, cast=tf.cast, sqrt=tf.sqrt, reshape=tf.reshape, tile=tf.tile, ones_like=tf.ones_like,
+            dense=lambda g: dense_gradient(tf, g),
+            counter=lambda: tf.Variable(0, dtype="int64", trainable=False))
+    keras = kc.keras()
+    ops = keras.ops
+    return types.SimpleNamespace(
+        tf=None, cast=ops.cast, sqrt=ops.sqrt, reshape=ops.reshape, tile=ops.tile,
+        ones_like=lambda x: ops.ones(tuple(x.shape), dtype=x.dtype),  # x may be a keras.Variable
+        dense=lambda g: g, counter=lambda: keras.Variable(0, dtype="int64", trainable=False))
+
+
 def broken_adam_class() -> type:
     """Adam with one planted bug (``bug``): eps_sign, eps_inside, no_bias_correction, hidden_step, none."""
-    tf = kc.tf()
+    t = tensor_ops()
     base = kc.optimizer_class("Adam")
 
     class BrokenAdam(base):
@@ -478,40 +498,41 @@ def broken_adam_class() -> type:
         def apply_gradients(self, grads_and_vars: Any, *args: Any, **kwargs: Any) -> Any:
             out = super().apply_gradients(grads_and_vars, *args, **kwargs)
             if self._hidden.step is None:
-                self._hidden.step = tf.Variable(0, dtype="int64", trainable=False)
+                self._hidden.step = t.counter()
             self._hidden.step.assign_add(1)
             return out
 
         def update_step(self, gradient: Any, variable: Any, learning_rate: Any = None) -> None:
             lr = self.learning_rate if learning_rate is None else learning_rate
             dt = variable.dtype
-            g = tf.cast(dense_gradient(tf, gradient), dt)
-            lr = tf.cast(lr, dt)
+            g = t.cast(t.dense(gradient), dt)
+            lr = t.cast(lr, dt)
             if self._bug == "hidden_step" and self._hidden.step is not None:
-                t = tf.cast(self._hidden.step + 1, dt)
+                step = t.cast(self._hidden.step + 1, dt)
             else:
-                t = tf.cast(self.iterations + 1, dt)
-            b1, b2, eps = tf.cast(self.beta_1, dt), tf.cast(self.beta_2, dt), tf.cast(self.epsilon, dt)
+                step = t.cast(self.iterations + 1, dt)
+            b1, b2, eps = t.cast(self.beta_1, dt), t.cast(self.beta_2, dt), t.cast(self.epsilon, dt)
             m = slot(self, self._momentums, variable)
             v = slot(self, self._velocities, variable)
             m.assign(b1 * m + (1 - b1) * g)
             v.assign(b2 * v + (1 - b2) * g * g)
-            alpha = lr * tf.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            alpha = lr * t.sqrt(1 - b2 ** step) / (1 - b1 ** step)
             if self._bug == "eps_sign":
-                variable.assign_sub(alpha * m / (tf.sqrt(v) - eps))
+                variable.assign_sub(alpha * m / (t.sqrt(v) - eps))
             elif self._bug == "eps_inside":
-                variable.assign_sub(alpha * m / tf.sqrt(v + eps))
+                variable.assign_sub(alpha * m / t.sqrt(v + eps))
             elif self._bug == "no_bias_correction":
-                variable.assign_sub(lr * m / (tf.sqrt(v) + eps))
+                variable.assign_sub(lr * m / (t.sqrt(v) + eps))
             else:
-                variable.assign_sub(alpha * m / (tf.sqrt(v) + eps))
+                variable.assign_sub(alpha * m / (t.sqrt(v) + eps))
 
     return BrokenAdam
 
 
 def broken_sgd_class() -> type:
     """SGD with one planted bug (``bug``): replica_mean, decay_unscaled, sparse_sorted, momentum_twice."""
-    tf = kc.tf()
+    t = tensor_ops()
+    tf = t.tf  # None off TensorFlow: no replicas, no IndexedSlices there
     base = kc.optimizer_class("SGD")
 
     class BrokenSGD(base):
@@ -522,7 +543,7 @@ def broken_sgd_class() -> type:
             self._bug = bug
 
         def apply_gradients(self, grads_and_vars: Any, *args: Any, **kwargs: Any) -> Any:
-            if (self._bug == "replica_mean" and tf.distribute.has_strategy()
+            if (self._bug == "replica_mean" and tf is not None and tf.distribute.has_strategy()
                     and not tf.distribute.in_cross_replica_context()):
                 # Wrong: averages the replicas' gradients (Keras documents a sum).
                 n = tf.distribute.get_strategy().num_replicas_in_sync
@@ -534,21 +555,21 @@ def broken_sgd_class() -> type:
                 return super()._apply_weight_decay(variables)
             for variable in variables:
                 if self._use_weight_decay(variable):
-                    variable.assign(variable - variable * tf.cast(self.weight_decay, variable.dtype))
+                    variable.assign(variable - variable * t.cast(self.weight_decay, variable.dtype))
 
         def update_step(self, gradient: Any, variable: Any, learning_rate: Any = None) -> None:
             lr = self.learning_rate if learning_rate is None else learning_rate
             dt = variable.dtype
-            if isinstance(gradient, tf.IndexedSlices) and self._bug == "sparse_sorted":
+            if tf is not None and isinstance(gradient, tf.IndexedSlices) and self._bug == "sparse_sorted":
                 # Wrong densification: indices sorted, values left in their order.
                 idx = tf.sort(gradient.indices)
                 gradient = tf.IndexedSlices(gradient.values, idx, gradient.dense_shape)
-            g = tf.cast(dense_gradient(tf, gradient), dt)
-            lr = tf.cast(lr, dt)
+            g = t.cast(t.dense(gradient), dt)
+            lr = t.cast(lr, dt)
             if self.momentum == 0:
                 variable.assign_sub(lr * g)
                 return
-            mom = tf.cast(self.momentum, dt)
+            mom = t.cast(self.momentum, dt)
             vel = slot(self, self.momentums, variable)
             vel.assign(mom * vel - lr * g)
             if self._bug == "momentum_twice":
@@ -609,7 +630,7 @@ def sgd_variant(update: Callable[[Any, Any, Any], Any]) -> Any:
     class Variant(sgd):
         def update_step(self, gradient: Any, variable: Any, learning_rate: Any = None) -> None:
             lr = self.learning_rate if learning_rate is None else learning_rate
-            update(dense_gradient(kc.tf(), gradient), variable, lr)
+            update(tensor_ops().dense(gradient), variable, lr)
 
     return dataclasses.replace(builtins.optimizer("SGD"), factory=lambda **kw: Variant(**_no_jit(kw)))
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from . import builtins
+from .capabilities import dtype_or_float32
 from .doubles import broken_adam_class, broken_sgd_class
 
 CASES = [
@@ -60,19 +61,27 @@ EXTRA = {
 
 
 def explicit_case(check: str, spec_name: str) -> dict:
-    """One explicit case of ``check`` for the built-in spec ``spec_name``."""
+    """One explicit case of ``check`` for the built-in spec ``spec_name`` (float64, or float32 where the backend has
+    no float64: JAX without ``JAX_ENABLE_X64=1``; the planted bugs are far larger than float32's tolerances)."""
     case = {"shapes": [[3, 2]], "dtype": "float64", "seed": 3, "grad_scale": 1.0, "lr": 0.125,
             "hp": dict(HP[spec_name]), "steps": 5}
     case.update(EXTRA.get(check, {}))
+    if "dtype" in case:
+        case["dtype"] = dtype_or_float32(case["dtype"])
     return case
 
 
 def needs_capability(check: str, spec_name: str) -> None:
-    """Skip where the installed Keras lacks the capability the check exercises (the spec's tag range says so)."""
+    """Skip where the installed Keras lacks the capability the check exercises (the spec's tag range says so), or
+    the backend does (``Check.needs``: the battery reports that check not applicable there, with this reason)."""
+    from initcheck import keras_compat as kc
     from initcheck.checks import all_checks
 
     if not all_checks()[check].applies(builtins.optimizer(spec_name)):
         pytest.skip(f"{check} does not apply to {spec_name} on this Keras (a capability outside its tag range)")
+    missing = kc.capability_missing(all_checks()[check].needs)
+    if missing:
+        pytest.skip(missing)
 
 
 def run_isolated(check: str, request: Any) -> bool:

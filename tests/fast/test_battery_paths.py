@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from common.capabilities import dtype_or_float32
 from common.doubles import exact, haar_sampler, normal_fan_law, np_spec, orthogonal_law, scaled
 from initcheck import stats
 from initcheck.battery import Item, run_check, run_one
@@ -55,7 +56,7 @@ def test_battery_runs_hypothesis_cases_over_ranks_and_records_evidence() -> None
 def test_failure_evidence_is_complete() -> None:
     spec = np_spec("wrong", Normal(0.05), scaled(1.05))
     outcome = run_one(Item("doubles>wrong", spec, all_checks()["check_variance"]),
-                      case={"shape": [64, 4096], "dtype": "float64", "seed": 7})
+                      case={"shape": [64, 4096], "dtype": dtype_or_float32("float64"), "seed": 7})
     assert outcome.status == "failed"
     ev = outcome.evidence[0]
     assert ev.check == "check_variance" and ev.spec == "doubles>wrong" and not ev.passed

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import textwrap
 
+from common.capabilities import needs
+
 CHILD = textwrap.dedent('''
     import json, os
     import numpy as np
@@ -55,6 +57,7 @@ CHILD = textwrap.dedent('''
 ''')
 
 
+@needs("tf_distribute")
 def test_mirrored_check_runs_many_times_in_one_process_and_survives_an_aborted_executor(tmp_path):
     import pytest
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from common.capabilities import needs
 from initcheck.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -119,6 +120,9 @@ def _runnable(program: str) -> list[str]:
             if c not in EXCEPTED and c.split()[0] == program]
 
 
+# The README's plugin is a TensorFlow plugin (its functions call tf.random): its project, registered for these
+# two tests, needs the TensorFlow backend, as the battery says of any such spec ("needs tf_ops").
+@needs("tf_ops")
 @pytest.mark.parametrize("cmd", _runnable("initcheck"))
 def test_readme_initcheck_command(cmd, project, monkeypatch):
     monkeypatch.chdir(project)
@@ -126,6 +130,7 @@ def test_readme_initcheck_command(cmd, project, monkeypatch):
     assert main(shlex.split(cmd)[1:]) == 0, cmd
 
 
+@needs("tf_ops")
 @pytest.mark.parametrize("cmd", _runnable("pytest"))
 def test_readme_pytest_command(cmd, project, pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(project))

@@ -163,7 +163,8 @@ def test_results_json_records_what_the_report_needs(run):
     assert by[("WrongShape", "check_symmetry_breaking")]["status"] == "blocked"
     assert all(o["family"] in ("structural", "distribution") for o in data["outcomes"])
     assert any("report-broken" in e for e in data["load_errors"])
-    for k in ("tensorflow", "keras", "keras_api", "python", "platform"):
+    engine = data["versions"].get("backend", "tensorflow")  # the backend's own version: tensorflow, jax or torch
+    for k in (engine, "keras", "keras_api", "python", "platform"):
         assert data["versions"].get(k), k
     assert data["budget"]["max_assertions"] > 0
     # Figure data is a bounded summary, never the raw sample, and stays out of the failure text.
@@ -180,7 +181,8 @@ def test_index_is_valid_html_with_failures_first(run):
     assert [r.get("class", "") for r in rows][:2] == ["bad", "bad"]  # Wide and WrongShape fail
     assert "HeNormal" in rows[-1]["id"]  # the spec whose checks all passed comes last
     text = " ".join(page.text)
-    for word in ("tensorflow", "keras", "keras_api", "python", "platform", "Error budget", "How it was spent",
+    engine = json.loads(run["json"].read_text())["versions"].get("backend", "tensorflow")
+    for word in (engine, "keras", "keras_api", "python", "platform", "Error budget", "How it was spent",
                  "Load errors", "report-broken", "failed", "xfailed", "blocked", "passed", "profile"):
         assert word in text, word
     assert {"load-error-table", "specs", "totals"} <= set(page.ids)

@@ -49,8 +49,8 @@ class SelfClippingSGD:
         grads = [kc.to_numpy(g).astype(np.float64) for g, _ in pairs]
         grads = self._by_norm(self._by_value(grads)) if self.order == "value_first" else self._by_value(
             self._by_norm(grads))
-        t = kc.tf()
-        self.inner.apply_gradients([(t.constant(g, dtype=v.dtype), v) for g, (_, v) in zip(grads, pairs)])
+        to_tensor = kc.keras().ops.convert_to_tensor if kc.keras_major() >= 3 else kc.tf().constant
+        self.inner.apply_gradients([(to_tensor(g, dtype=v.dtype), v) for g, (_, v) in zip(grads, pairs)])
 
 
 def _spec(order):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from common.capabilities import needs
 from common.doubles import exact, np_spec, scaled
 from initcheck import stats
 from initcheck.checks import _sampling
@@ -84,6 +85,7 @@ def _grid_uniform(limits):
     return sampler
 
 
+@needs("float64")  # the structural test decodes float64 draws (JAX: only with JAX_ENABLE_X64=1)
 def test_float64_limits_rounded_through_float32_are_caught() -> None:
     """check_support decodes a float64 draw: limits rounded through float32 fail on every case, exact ones pass.
 

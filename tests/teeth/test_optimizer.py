@@ -18,8 +18,9 @@ import dataclasses
 import pytest
 
 from common import builtins
+from common.capabilities import dtype_or_float32, needs
 from common.doubles import (broken_adam_class, broken_sgd_class, forgetful_sgd_class, optimizer_of_class, sgd_variant,
-                            wrong_optimizer)
+                            tensor_ops, wrong_optimizer)
 from common.optimizer_bugs import CASES, HP, IDS, explicit_case, needs_capability, run_isolated
 from initcheck import keras_compat as kc
 from initcheck.battery import Item, expected_failure_for, run_check
@@ -52,6 +53,12 @@ def test_wrong_optimizer_is_caught(check, spec_name, cls_fn, bug, fixed, request
     needs_capability(check, spec_name)
     if run_isolated(check, request):
         return
+    declared = expected_failure_for(Item(f"keras>{spec_name}", builtins.optimizer(spec_name), all_checks()[check]))
+    if declared is not None and any(d.backends for d in declared.items):
+        # A backend's declared finding fails this check on the correct optimizer too (JAX: loss scaling in eager
+        # apply_gradients), so a wrong one cannot be told apart here.
+        pytest.xfail(f"{check} fails on keras>{spec_name} on the {kc.backend()} backend for a declared finding: "
+                     f"{declared.reason}")
     case = explicit_case(check, spec_name)
     _caught(wrong_optimizer(spec_name, cls_fn, bug, **fixed), check, case, label=f"teeth>{bug}")
     _passes(spec_name, check, case)  # the control: the correct optimizer passes the same case
@@ -83,7 +90,7 @@ def test_accumulation_catches_wrong_step_count(monkeypatch):
     from initcheck.checks.optimizer import modes, runner
 
     spec = builtins.optimizer("Adam")
-    case = {"shapes": [[3]], "dtype": "float64", "seed": 1, "grad_scale": 1.0, "lr": 0.125,
+    case = {"shapes": [[3]], "dtype": dtype_or_float32("float64"), "seed": 1, "grad_scale": 1.0, "lr": 0.125,
             "hp": {"beta_1": 0.5, "beta_2": 0.75, "epsilon": 1.0, "amsgrad": False}, "steps": 6, "micro": 2,
             "clipnorm": None, "weight_decay": None}
     assert modes.check_accumulation_matches_mean_step(spec, case).passed  # the correct reference passes
@@ -132,17 +139,18 @@ def test_defaults_check_catches_wrong_default():
 def test_invariant_checks_catch_a_drifting_optimizer(check):
     """An optimizer that moves every weight by +0.01 per step whatever lr and g are is caught on every case;
     Keras's SGD passes."""
-    tf = kc.tf()
-    drifting = sgd_variant(lambda g, v, lr: v.assign_add(tf.ones_like(v) * tf.cast(0.01, v.dtype)))
+    t = tensor_ops()
+    drifting = sgd_variant(lambda g, v, lr: v.assign_add(t.ones_like(v) * t.cast(0.01, v.dtype)))
     _caught(drifting, check, label="teeth>drift")
     _passes("SGD", check)
 
 
+@needs("float64")  # every case of check_small_step_decreases_quadratic is float64
 def test_descent_check_catches_an_ascending_optimizer():
     """``w += lr * g`` raises a convex quadratic on every case (a constant drift would only on some);
     Keras's SGD passes."""
-    tf = kc.tf()
-    ascending = sgd_variant(lambda g, v, lr: v.assign_add(tf.cast(lr, v.dtype) * tf.cast(g, v.dtype)))
+    t = tensor_ops()
+    ascending = sgd_variant(lambda g, v, lr: v.assign_add(t.cast(lr, v.dtype) * t.cast(g, v.dtype)))
     _caught(ascending, "check_small_step_decreases_quadratic", label="teeth>ascent")
     _passes("SGD", "check_small_step_decreases_quadratic")
 
@@ -155,14 +163,15 @@ _DECAY_OUTWEIGHS_UPDATE = {"dtype": "float64", "grad_scale": 0.001, "lr": 0.001,
                                               "epsilon": 9.99999993922529e-09, "weight_decay": 0.5}}
 
 
+@needs("float64")
 def test_descent_check_judges_the_update_from_the_decayed_weights():
     """Decoupled weight decay is not a descent step on the loss; the check compares the loss after the step with
     the loss at the decayed weights.  The case that failed AdamW passes, and an ascending update is still caught
     with the same decay."""
     if "AdamW" in builtins.optimizer_specs():
         _passes("AdamW", "check_small_step_decreases_quadratic", case=_DECAY_OUTWEIGHS_UPDATE)
-    tf = kc.tf()
-    ascending = sgd_variant(lambda g, v, lr: v.assign_add(tf.cast(lr, v.dtype) * tf.cast(g, v.dtype)))
+    t = tensor_ops()
+    ascending = sgd_variant(lambda g, v, lr: v.assign_add(t.cast(lr, v.dtype) * t.cast(g, v.dtype)))
     case = dict(_DECAY_OUTWEIGHS_UPDATE, hp={"weight_decay": 0.5})
     evidence = _caught(ascending, "check_small_step_decreases_quadratic", case=case, label="teeth>ascent",
                        match="from the decayed weights")
@@ -198,17 +207,19 @@ def test_multi_part_checks_report_every_part():
     SGD applying momentum twice fails the dense control of check_sparse_matches_dense while its sparse run
     still agrees with its dense run; SGD sorting sparse indices fails only the sparse part.  Each failure
     names its part (so a declaration can match the part it expects) and the evidence lists every part.
+    (The sparse half needs TensorFlow's IndexedSlices: off TensorFlow only the clipping half runs.)
     """
-    case = explicit_case("check_sparse_matches_dense", "SGD")
-    ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "momentum_twice"), "check_sparse_matches_dense", case,
-                 match=r"dense run \(control\)")
-    assert [(p["part"], p["passed"]) for p in ev.data["parts"]] == [("dense run (control)", False),
-                                                                    ("sparse (IndexedSlices) run", True)]
-    assert "1 of 2 parts failed; passed: sparse (IndexedSlices) run" in ev.message
-    ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "sparse_sorted"), "check_sparse_matches_dense", case,
-                 match=r"sparse \(IndexedSlices\) run")
-    assert [(p["part"], p["passed"]) for p in ev.data["parts"]] == [("dense run (control)", True),
-                                                                    ("sparse (IndexedSlices) run", False)]
+    if kc.capability_missing(all_checks()["check_sparse_matches_dense"].needs) is None:
+        case = explicit_case("check_sparse_matches_dense", "SGD")
+        ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "momentum_twice"), "check_sparse_matches_dense", case,
+                     match=r"dense run \(control\)")
+        assert [(p["part"], p["passed"]) for p in ev.data["parts"]] == [("dense run (control)", False),
+                                                                        ("sparse (IndexedSlices) run", True)]
+        assert "1 of 2 parts failed; passed: sparse (IndexedSlices) run" in ev.message
+        ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "sparse_sorted"), "check_sparse_matches_dense", case,
+                     match=r"sparse \(IndexedSlices\) run")
+        assert [(p["part"], p["passed"]) for p in ev.data["parts"]] == [("dense run (control)", True),
+                                                                        ("sparse (IndexedSlices) run", False)]
     # The clipping part fails while every rejection part still runs and passes.
     case = explicit_case("check_clipping", "SGD")
     ev = _caught(wrong_optimizer("SGD", broken_sgd_class, "momentum_twice"), "check_clipping", case,
@@ -223,10 +234,9 @@ def test_multi_part_checks_report_every_part():
     import re
 
     from initcheck.builtin.findings import CLIP_CONFLICT_ACCEPTED
-    from initcheck.keras_compat import versions
 
     rejections = [p for p in others if p["part"].endswith(" rejected")]
-    if CLIP_CONFLICT_ACCEPTED.applies(versions()):
+    if CLIP_CONFLICT_ACCEPTED.applies(kc.versions_from_metadata()):
         assert all(p["passed"] or re.search(CLIP_CONFLICT_ACCEPTED.match, p["message"]) for p in rejections)
         assert any(not p["passed"] for p in rejections)
     else:
