@@ -90,6 +90,9 @@ _MOVED: dict[str, tuple[str, ...]] = {
     "initcheck.tasks.recipes": ("initcheck.convergence.tasks.recipes",),
     # one module per name: the convergence command is no second ``cli`` beside initcheck/cli.py
     "initcheck.convergence.cli": ("initcheck.convergence.command",),
+    # the runner is one subpackage: the battery and its worker processes
+    "initcheck.execution": ("initcheck.battery.workers",),
+    "initcheck.execution.workers": ("initcheck.battery.workers",),
 }
 
 #: Old spelling -> new spelling of names that were renamed when they moved.
@@ -131,7 +134,8 @@ class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname in _MOVED:
-            return importlib.util.spec_from_loader(fullname, self, is_package=fullname == "initcheck.tasks")
+            is_package = any(other.startswith(fullname + ".") for other in _MOVED)
+            return importlib.util.spec_from_loader(fullname, self, is_package=is_package)
         return None
 
     def create_module(self, spec: Any) -> types.ModuleType:
@@ -144,5 +148,7 @@ class _MovedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__path__ = []  # lets ``initcheck.tasks.<x>`` resolve through this finder too
 
 
+# First on the path: an old path is an alias even where a stale copy of the old module is still importable
+# (an editable install of an older checkout); no key of _MOVED is a module of this release.
 if not any(isinstance(f, _MovedFinder) for f in sys.meta_path):
-    sys.meta_path.append(_MovedFinder())
+    sys.meta_path.insert(0, _MovedFinder())

@@ -383,7 +383,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 
 def _requested_jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Worker processes asked for: ``--jobs``, else ``INITCHECK_JOBS``, else the usable CPUs (bad values: usage)."""
-    from .execution.workers import default_jobs
+    from .battery.workers import default_jobs
 
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -396,7 +396,7 @@ def _requested_jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 def _events(args: argparse.Namespace, by_spec: "OrderedDict[str, list]", profile: str, case: Optional[dict],
             timeout: float, with_records: bool) -> Any:
     """The run's events: in this process (one job), or from worker processes."""
-    from .execution.workers import RunOptions, run_in_process, run_in_workers, worker_threads
+    from .battery.workers import RunOptions, run_in_process, run_in_workers, worker_threads
     from .registry import parse_patterns
 
     kinds = ("initializer", "optimizer") if args.kind == "all" else (args.kind,)

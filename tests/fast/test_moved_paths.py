@@ -65,6 +65,9 @@ MOVED = [
      {"get_task": "get_task", "builtin_tasks": "builtin_tasks"}, "initcheck.convergence.tasks"),
     ("import initcheck.tasks.recipes as old", "import initcheck.convergence.tasks.recipes as new",
      {"RECIPES": "RECIPES", "verify_recipe": "verify_recipe"}, "initcheck.convergence.tasks.recipes"),
+    ("import initcheck.execution.workers as old", "import initcheck.battery.workers as new",
+     {"run_in_workers": "run_in_workers", "RunOptions": "RunOptions", "default_jobs": "default_jobs"},
+     "initcheck.battery.workers"),
     ("import initcheck.convergence.cli as old", "import initcheck.convergence.command as new",
      {"main": "main", "add_arguments": "add_arguments"}, "initcheck.convergence.command"),
     ("from initcheck.convergence import cp_interval as old_cp_interval; import initcheck.convergence as old",
@@ -154,3 +157,15 @@ def test_facade_names_load_lazily_from_their_modules() -> None:
     for name, module in initcheck._EXPORTS.items():
         assert getattr(initcheck, name) is getattr(importlib.import_module(f"initcheck.{module}"), name), name
     assert set(initcheck.__all__) == set(initcheck._EXPORTS) | {"__version__"}
+
+
+def test_no_old_path_shadows_a_module_of_this_release() -> None:
+    """The finder of old paths comes first on ``sys.meta_path``: an old path that is also a real module would hide it."""
+    import pathlib
+
+    import initcheck
+
+    root = pathlib.Path(initcheck.__file__).parent
+    for old in initcheck._MOVED:
+        rel = pathlib.Path(*old.split(".")[1:])
+        assert not (root / rel).with_suffix(".py").exists() and not (root / rel).is_dir(), old

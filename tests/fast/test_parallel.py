@@ -112,7 +112,7 @@ THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM
 @pytest.mark.parametrize("cpus, jobs, each", [(2, 1, "2"), (2, 2, "1"), (8, 2, "4"), (8, 3, "2"), (2, 5, "1"),
                                               (1, 1, "1")])
 def test_worker_threads_share_the_usable_cpus(monkeypatch, cpus, jobs, each):
-    from initcheck.execution import workers
+    from initcheck.battery import workers
 
     monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
     assert workers.worker_threads(jobs) == dict.fromkeys(THREAD_VARIABLES, each)

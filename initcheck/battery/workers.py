@@ -121,7 +121,7 @@ def reported(outcome: Any, with_record: bool) -> Reported:
     """A battery :class:`~initcheck.battery.Outcome` as the command reports it."""
     record = None
     if with_record:
-        from ..battery import expected_failure_for
+        from .verdicts import expected_failure_for
         from ..reports.results import outcome_record
 
         xf = expected_failure_for(outcome.item) if outcome.status in ("xfailed", "xpassed") else None
@@ -133,11 +133,11 @@ def reported(outcome: Any, with_record: bool) -> Reported:
 
 
 def _spec_events(qualname: str, items: Sequence[Any], options: RunOptions) -> Iterator[Event]:
-    from .. import battery
+    from .verdicts import run_one
 
     for k, item in enumerate(items, 1):
         yield Event("running", qualname, k, len(items), item.check.name)
-        outcome = battery.run_one(item, options.profile, options.case, timeout=options.timeout)
+        outcome = run_one(item, options.profile, options.case, timeout=options.timeout)
         yield Event("outcome", qualname, k, len(items), item.check.name, reported(outcome, options.with_records))
     yield Event("done", qualname, len(items), len(items))
 
@@ -177,25 +177,27 @@ def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
     _watch_parent()  # the environment (INITCHECK_SEED, ...) is the parent's: spawn copies it
     for name, value in options.threads.items():  # before TensorFlow starts its thread pools
         os.environ.setdefault(name, value)
-    from .. import battery
+    from .items import load, plan
+    from .options import apply_budget
+    from .verdicts import reset_run_state
 
-    battery.reset_run_state()
-    battery.apply_budget(options.false_fail, options.false_pass)
-    registry = battery.load(select=options.select, exclude=options.exclude, kinds=options.kinds)
+    reset_run_state()
+    apply_budget(options.false_fail, options.false_pass)
+    registry = load(select=options.select, exclude=options.exclude, kinds=options.kinds)
     while True:
         qualname = tasks.get()
         if qualname is None:
             return
         results.send(Event("running", qualname))  # taken: a crash from here on is this spec's
         spec = registry.specs[qualname].spec
-        items = battery.plan([(qualname, spec)], options.profile, options.checks)
+        items = plan([(qualname, spec)], options.profile, options.checks)
         for event in _spec_events(qualname, items, options):
             results.send(event)
 
 
 def _died(running: Event, exitcode: Optional[int], items: Sequence[Any], with_record: bool) -> Reported:
     """The outcome of a spec whose worker died: an error on the check it was running (else its first check)."""
-    from ..battery import reproduce_command
+    from .items import reproduce_command
     from ..reports.results import outcome_record
 
     qualname = running.qualname
