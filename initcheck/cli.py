@@ -275,7 +275,6 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     json_out = junit = None
     header = _header(profile, timeout) if (args.json or args.report) else {}
     if args.json:
-        from . import keras_compat
         from .reports.results import JsonStream
 
         json_out = JsonStream(args.json, header)
