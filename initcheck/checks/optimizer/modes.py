@@ -68,6 +68,21 @@ def _documented_hp(spec: Any) -> dict:
     return {k: v for k, v in dict(spec.defaults).items() if k in spec.space}
 
 
+def designed_float64_cases(spec: Any, steps: int, **extra: Any) -> list[dict]:
+    """One float64 case at the documented defaults (rounded to float32, as the drawn cases are), two rank-2
+    variables, unit gradients and ``extra``; none when the spec has no float64.
+
+    A float64 case is where a backend that computes part of a step in float32 shows (a float32 weight-decay
+    factor, a float64 norm clipped through a float32 ``maximum``): the drawn cases reach float64 only by luck,
+    so a strict declaration of such a difference could not hold in the derandomized gate.
+    """
+    if "float64" not in spec.dtypes:
+        return []
+    hp = {k: float32_exact(v) if isinstance(v, float) else v for k, v in _documented_hp(spec).items()}
+    return [{"shapes": [[3, 2], [4, 2]], "dtype": "float64", "seed": 15, "grad_scale": 1.0,
+             "lr": float32_exact(0.01), "hp": hp, "steps": steps, **extra}]
+
+
 def designed_sparse_cases(spec: Any) -> list[dict]:
     """One case with the defaults, one per boolean option of the spec switched (``centered``, ``amsgrad``,
     ``nesterov``...) and, for specs with momentum, one with every option and momentum 0.9; each with repeated
@@ -198,7 +213,9 @@ def assert_clip_combinations(spec: Any, case: dict, combinations: list[tuple[str
 
 
 @register_check(kind="optimizer", family="optimizer", applies=has("clipping"), strategy=_clip_cases, examples=6,
-                case_needs=_clip_case_needs)
+                case_needs=_clip_case_needs,
+                designed=lambda spec: designed_float64_cases(spec, 4, clip="clipnorm", threshold=float32_exact(0.3),
+                                                             sparse_first=False))
 def check_clipping(spec: Any, case: dict) -> Evidence:
     """clipnorm / clipvalue / global_clipnorm clip as documented (dense and sparse); conflicts are rejected.
 
@@ -285,7 +302,8 @@ def _wd_cases(spec: Any) -> Any:
 
 
 @register_check(kind="optimizer", family="optimizer", applies=lambda s: s.has("weight_decay") and s.has("trajectory"),
-                strategy=_wd_cases, examples=6)
+                strategy=_wd_cases, examples=6,
+                designed=lambda spec: designed_float64_cases(spec, 4, weight_decay=float32_exact(0.1), exclude=False))
 def check_weight_decay(spec: Any, case: dict) -> Evidence:
     """weight_decay follows the decoupled, lr-scaled convention and honours exclude_from_weight_decay."""
     grads = gradient_sequence(case)
@@ -345,7 +363,10 @@ def _acc_cases(spec: Any) -> Any:
 
 
 @register_check(kind="optimizer", family="optimizer",
-                applies=lambda s: s.has("accumulation") and s.has("trajectory"), strategy=_acc_cases, examples=5)
+                applies=lambda s: s.has("accumulation") and s.has("trajectory"), strategy=_acc_cases, examples=5,
+                designed=lambda spec: designed_float64_cases(
+                    spec, 6, micro=2, clipnorm=None,
+                    weight_decay=float32_exact(0.1) if spec.has("weight_decay") else None))
 def check_accumulation_matches_mean_step(spec: Any, case: dict) -> Evidence:
     """k accumulated micro-steps equal one step on their mean gradient (clipping and decay applied once)."""
     grads = gradient_sequence(case)
