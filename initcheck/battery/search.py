@@ -6,7 +6,8 @@ together, so a declared failure cannot hide another).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import contextlib
+from typing import Any, Iterator, Optional
 
 from ..checks.evidence import CheckFailure, DeclaredFailure, Evidence
 from ..spec import Declarations, declarations
@@ -114,7 +115,8 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
 
         search = hypothesis_seed(item_seed(seed, item.id))(search)
     try:
-        search()
+        with _draws_of_this_item_only():
+            search()
     except Exception as exc:
         from hypothesis.errors import Unsatisfiable
 
@@ -122,6 +124,40 @@ def run_check(item: Item, profile: str = "ci", case: Optional[dict] = None, shri
             raise CaseNotApplicable(f"{rejected[0]}; every case drawn ({len(rejected)}) needs it") from None
         raise
     return _settled(collected, declared)
+
+
+@contextlib.contextmanager
+def _draws_of_this_item_only() -> Iterator[None]:
+    """Keep Hypothesis from mixing literals of the process's local modules into the draws.
+
+    Hypothesis 6.131 and later draw, with probability 0.05 per choice, numbers
+    and strings it collects from every local (not installed) module imported
+    so far.  The same derandomized search then draws other cases in a process
+    that imported more (a pytest session, an editable install) than in
+    another, and a gate verdict depends on what ran before it.  The object
+    under test lives in installed packages, whose literals Hypothesis never
+    collects, so nothing is lost by drawing without them.  Older Hypothesis
+    releases have no such pool: nothing to do.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # pragma: no cover - Hypothesis < 6.131
+        yield
+        return
+    collect = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if collect is None or cache is None:  # pragma: no cover - another layout of Hypothesis's internals
+        yield
+        return
+    none = Constants()
+    providers._get_local_constants = lambda: none
+    cache.cache.clear()  # permitted constants cached with the local ones of an earlier draw
+    try:
+        yield
+    finally:
+        providers._get_local_constants = collect
+        cache.cache.clear()
 
 
 def _search_control(exc: BaseException) -> bool:
