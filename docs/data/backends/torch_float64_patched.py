@@ -6,7 +6,9 @@ declared) is attributed to them.  The patches (``PATCH``, a comma list; default 
 * ``maximum``: keras.ops.maximum / minimum of a float64 tensor computed in float64 (torch-float64-maximum);
 * ``wd``: TorchOptimizer._apply_weight_decay multiplies by 1 - wd * lr in the variable's dtype
   (torch-weight-decay-float32);
-* ``mean``: keras.ops.mean of a float64 tensor computed in float64 (torch-float64-mean).
+* ``mean``: keras.ops.mean of a float64 tensor computed in float64 (torch-float64-mean);
+* ``pyfloat``: keras.ops.add / subtract / multiply / power give a Python float the dtype of a float64 tensor
+  operand instead of float32 (torch-python-float-float32).
 
 Run (2026-12-04, keras 3.15.1, torch 2.13.0): with all three, ``KERAS_BACKEND=torch python
 torch_float64_patched.py check -j 1 --select 'keras>SGD,keras>AdamW,keras>Adam,keras>Adamax,keras>RMSprop,keras>Adadelta,keras>Adafactor'
@@ -30,7 +32,7 @@ def keep64(orig, fn):
         return orig(x1, x2)
     return patched
 
-PATCHES = os.environ.get("PATCH", "maximum,wd,mean").split(",")
+PATCHES = os.environ.get("PATCH", "maximum,wd,mean,pyfloat").split(",")
 
 if "maximum" in PATCHES:
     tnp.maximum = keep64(tnp.maximum, torch.maximum)
@@ -62,6 +64,20 @@ if "mean" in PATCHES:
             return torch.mean(x, dim=axis if isinstance(axis, int) else tuple(axis), keepdim=keepdims)
         return _mean(x, axis=axis, keepdims=keepdims)
     tnp.mean = mean64
+
+if "pyfloat" in PATCHES:
+    def float_as_float64(orig):
+        def patched(x1, x2):
+            t1, t2 = (getattr(x, "dtype", None) for x in (x1, x2))
+            if isinstance(x1, float) and t2 == torch.float64:
+                x1 = torch.tensor(x1, dtype=torch.float64)
+            if isinstance(x2, float) and t1 == torch.float64:
+                x2 = torch.tensor(x2, dtype=torch.float64)
+            return orig(x1, x2)
+        return patched
+
+    for name in ("add", "subtract", "multiply", "power"):
+        setattr(tnp, name, float_as_float64(getattr(tnp, name)))
 
 from initcheck.cli import main
 sys.exit(main(sys.argv[1:]))

@@ -70,7 +70,8 @@ def _documented_hp(spec: Any) -> dict:
 
 def designed_float64_cases(spec: Any, steps: int, **extra: Any) -> list[dict]:
     """One float64 case at the documented defaults (rounded to float32, as the drawn cases are), two rank-2
-    variables, unit gradients and ``extra``; none when the spec has no float64.
+    variables, unit gradients and ``extra``; none when the spec has no float64.  The checks of the modes a
+    backend runs through its own code (weight decay, clipnorm, accumulation, loss scaling, a schedule) run it.
 
     A float64 case is where a backend that computes part of a step in float32 shows (a float32 weight-decay
     factor, a float64 norm clipped through a float32 ``maximum``): the drawn cases reach float64 only by luck,
@@ -267,7 +268,10 @@ def _lr_cases(spec: Any) -> Any:
 
 @register_check(kind="optimizer", family="optimizer",
                 applies=lambda s: s.has("trajectory") and (s.has("lr_callable") or s.has("lr_schedule")),
-                strategy=_lr_cases, examples=6)
+                strategy=_lr_cases, examples=6,
+                designed=lambda spec: designed_float64_cases(
+                    spec, 5, form="exponential" if spec.has("lr_schedule") else "callable",
+                    decay_rate=float32_exact(0.5)))
 def check_learning_rate_forms(spec: Any, case: dict) -> Evidence:
     """A zero-argument callable and a schedule give the rule at each step's rate; schedules advance per iteration."""
     from ... import keras_compat as kc
@@ -402,7 +406,8 @@ def _ls_cases(spec: Any) -> Any:
 
 
 @register_check(kind="optimizer", family="optimizer",
-                applies=lambda s: s.has("loss_scaling") and s.has("trajectory"), strategy=_ls_cases, examples=5)
+                applies=lambda s: s.has("loss_scaling") and s.has("trajectory"), strategy=_ls_cases, examples=5,
+                designed=lambda spec: designed_float64_cases(spec, 4, scale=1024.0, bad_step=1, bad="inf"))
 def check_loss_scaling(spec: Any, case: dict) -> Evidence:
     """A loss-scale wrapper equals the inner optimizer on finite gradients and skips non-finite steps."""
     from ... import keras_compat as kc
