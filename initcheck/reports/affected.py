@@ -215,6 +215,9 @@ def environment_label(dists: Mapping[str, Optional[str]], legacy: bool) -> str:
     return f"TF {tf} + Keras {dists.get('keras') or '?'}"
 
 
+_TRACEBACK = "Traceback (most recent call last)"
+
+
 @dataclass
 class Verdict:
     """One reproduction run: its exit status against the one its declared versions predict."""
@@ -229,7 +232,7 @@ class Verdict:
 
     @property
     def crashed(self) -> bool:
-        return self.exit not in (PRESENT, ABSENT) or "Traceback (most recent call last)" in self.stderr_tail
+        return self.exit not in (PRESENT, ABSENT) or _TRACEBACK in self.stderr_tail
 
     @property
     def agrees(self) -> bool:
@@ -252,7 +255,10 @@ def _run_repro(entry: Finding, python: str, installed: Mapping[str, str], timeou
             code, out, err = proc.returncode, proc.stdout, proc.stderr
         except subprocess.TimeoutExpired:
             code, out, err = None, "", f"timed out after {timeout:g}s"
-    tail = "\n".join(err.strip().splitlines()[-12:])
+    lines = err.strip().splitlines()
+    tail = "\n".join(lines[-12:])
+    if _TRACEBACK in err and _TRACEBACK not in tail:  # a long traceback: keep its header, or a crash exiting 1 agrees
+        tail = "\n".join([_TRACEBACK + ":", "..."] + lines[-10:])
     return Verdict(entry.id, entry.versions, expected, code, time.perf_counter() - start, out.strip(), tail)
 
 

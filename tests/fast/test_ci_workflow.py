@@ -56,9 +56,10 @@ def test_workflow_is_valid_yaml_with_every_tox_environment_once() -> None:
            if line.strip() and not line.strip().startswith(("#", "skip_missing"))]
     assert [n for n, x in jobs if not x] == [n for n in raw if n != wf.SUMMARY_ENV], "env_list must all be jobs"
     assert set(names) == set(envs.all)
-    # The backend environments are declared but not expected to pass yet: they report, never gate.
+    # The backend environments not green yet are declared only: they report, never gate.  keras315-jax is
+    # green (pytest and findings --verify, docs/backends.md) and in env_list: it gates.
     assert {n for n, x in jobs if x} == set(envs.declared)
-    assert {"keras315-jax", "keras315-torch"} <= set(envs.declared)
+    assert "keras315-torch" in set(envs.declared) and "keras315-jax" in [n for n, x in jobs if not x]
     tox_job = data["jobs"]["tox"]
     assert tox_job["continue-on-error"] == "${{ matrix.experimental == true }}"
     steps = tox_job["steps"]

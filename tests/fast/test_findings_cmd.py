@@ -202,6 +202,15 @@ def test_verify_compares_exit_status_with_declared_versions(tmp_path, monkeypatc
     assert "RuntimeError: boom" in verdicts["crashes"].stderr_tail
 
 
+
+def test_verify_counts_a_long_traceback_as_a_crash(tmp_path, monkeypatch):
+    """A traceback longer than the kept stderr tail still makes a crash (exit 1 alone would agree)."""
+    (tmp_path / "deep.py").write_text("def f(n):\n    return f(n - 1) if n else 1 / 0\nf(30)\n")
+    entry = Finding("deep", ExpectedFailure("x"), "s", (), "m", "u")
+    monkeypatch.setattr(affected, "_repros", lambda: tmp_path)
+    [verdict] = affected.verify((entry,))
+    assert verdict.exit == 1 and verdict.crashed and not verdict.agrees
+    assert verdict.stderr_tail.startswith("Traceback (most recent call last):") and "ZeroDivisionError" in verdict.stderr_tail
 def test_verify_command_fails_naming_the_finding(tmp_path, monkeypatch, capsys):
     _fake_catalogue(tmp_path, monkeypatch)
     code, out, _ = _run_cli(capsys, "--verify")

@@ -2,16 +2,16 @@
 # So after call 1 nothing (not even weight decay) may touch the weights.
 import sys
 import numpy as np
-import tensorflow as tf
+try: import tensorflow as tf
+except ImportError: sys.exit(print("not applicable: about the TensorFlow backend (TensorFlow is not installed)"))
 keras = tf.keras
 if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
-V = getattr(keras, "Variable", tf.Variable)
 try:
     opt = keras.optimizers.SGD(learning_rate=0.1, weight_decay=0.5, gradient_accumulation_steps=2)
 except (TypeError, ValueError) as e:
     print("not applicable: gradient_accumulation_steps unsupported:", str(e).splitlines()[0][:100])
     sys.exit(0)
-w = V([1.0])
+w = getattr(keras, "Variable", tf.Variable)([1.0])
 opt.apply_gradients([(tf.constant([0.0]), w)])
 after1 = float(np.asarray(w)[0])
 opt.apply_gradients([(tf.constant([0.0]), w)])

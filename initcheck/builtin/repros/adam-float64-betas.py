@@ -2,10 +2,14 @@
 # Keras updates the moments with the Python floats (1 - beta) but casts beta itself through float32 for the bias corrections.
 import sys
 import numpy as np
-import tensorflow as tf
-keras = tf.keras
-w = getattr(keras, "Variable", tf.Variable)(np.array([0.1]), dtype="float64")
-keras.optimizers.Adam(learning_rate=0.125).apply_gradients([(tf.constant([0.003], tf.float64), w)])
+try:
+    import tensorflow as tf
+    keras, const, V = tf.keras, tf.constant, getattr(tf.keras, "Variable", tf.Variable)
+except ImportError:  # Keras 3 on JAX or PyTorch without TensorFlow
+    import keras
+    const, V = keras.ops.convert_to_tensor, keras.Variable
+w = V(np.array([0.1]), dtype="float64")
+keras.optimizers.Adam(learning_rate=0.125).apply_gradients([(const([0.003], "float64"), w)])
 def adam_step(b1, b2, c1, c2, lr=0.125, g=0.003, eps=1e-7):  # documented epsilon-hat form, t = 1; c = betas of the corrections
     return lr * np.sqrt(1 - c2) / (1 - c1) * ((1 - b1) * g) / (np.sqrt((1 - b2) * g * g) + eps)
 got = 0.1 - float(np.asarray(w)[0])

@@ -2,8 +2,11 @@
 # Before Keras 3.15 VarianceScaling takes fans from the raw 3-D kernel shape (fan_in = 4 * 128).
 import sys
 import numpy as np
-import tensorflow as tf
-keras = tf.keras
+try:
+    import tensorflow as tf
+    keras = tf.keras
+except ImportError:  # Keras 3 on JAX or PyTorch without TensorFlow
+    import keras
 layer = keras.layers.EinsumDense("ab,bcd->acd", output_shape=(4, 64), kernel_initializer=keras.initializers.HeNormal(seed=0))
 layer(np.zeros((1, 128), "float32"))
 k = np.asarray(layer.kernel)

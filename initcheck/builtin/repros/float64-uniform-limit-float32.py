@@ -1,7 +1,8 @@
 # float64 RandomUniform / GlorotUniform: the limits go through float32, so draws reach float32(L) > L.
 import sys
 import numpy as np
-import tensorflow as tf
+try: import tensorflow as tf
+except ImportError: sys.exit(print("not applicable: about the TensorFlow backend (TensorFlow is not installed)"))
 keras = tf.keras
 if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 L = 0.009568319307746789                    # GlorotUniform limit for fan_in + fan_out = 65536

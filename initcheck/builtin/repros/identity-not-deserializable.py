@@ -2,8 +2,11 @@
 import os
 import sys
 import tempfile
-import tensorflow as tf
-keras = tf.keras
+try:
+    import tensorflow as tf
+    keras = tf.keras
+except ImportError:  # Keras 3 on JAX or PyTorch without TensorFlow
+    import keras
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, kernel_initializer=keras.initializers.Identity())])
 path = os.path.join(tempfile.mkdtemp(), "m.keras")
 model.save(path)

@@ -1,7 +1,8 @@
 # A LossScaleOptimizer step skipped for a non-finite gradient must not advance the inner optimizer's step count.
 import sys
 import numpy as np
-import tensorflow as tf
+try: import tensorflow as tf
+except ImportError: sys.exit(print("not applicable: needs TensorFlow (the finding is about tf.keras 2)"))
 keras = tf.keras
 if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 V = getattr(keras, "Variable", tf.Variable)

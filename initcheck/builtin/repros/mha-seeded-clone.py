@@ -1,8 +1,11 @@
 # MultiHeadAttention with a seeded kernel_initializer: query, key and value kernels should be independent draws.
 import sys
 import numpy as np
-import tensorflow as tf
-keras = tf.keras
+try:
+    import tensorflow as tf
+    keras = tf.keras
+except ImportError:  # Keras 3 on JAX or PyTorch without TensorFlow
+    import keras
 mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=8, kernel_initializer=keras.initializers.HeNormal(seed=3))
 x = np.zeros((1, 4, 16), "float32")
 mha(x, x)

@@ -1,11 +1,11 @@
 # Under MirroredStrategy the replicas' gradients are summed before the update (replica r sends r + 1: sum 3).
 import sys
 import numpy as np
-import tensorflow as tf
+try: import tensorflow as tf
+except ImportError: sys.exit(print("not applicable: needs TensorFlow (tf.distribute.MirroredStrategy)"))
 keras = tf.keras
 if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     w = getattr(keras, "Variable", tf.Variable)([0.0])

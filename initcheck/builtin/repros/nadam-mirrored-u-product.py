@@ -1,7 +1,8 @@
 # Nadam under tf.distribute.MirroredStrategy (two CPUs, each replica half the gradient) must train like one device.
 import sys
 import numpy as np
-import tensorflow as tf
+try: import tensorflow as tf
+except ImportError: sys.exit(print("not applicable: needs TensorFlow (tf.distribute.MirroredStrategy)"))
 keras = tf.keras
 if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 cpu = tf.config.list_physical_devices("CPU")[0]

@@ -2,8 +2,11 @@
 # Keras builds one (in, gates*units) kernel and counts fan_out = gates * units.
 import sys
 import numpy as np
-import tensorflow as tf
-keras = tf.keras
+try:
+    import tensorflow as tf
+    keras = tf.keras
+except ImportError:  # Keras 3 on JAX or PyTorch without TensorFlow
+    import keras
 bad = False
 for cls, gates in ((keras.layers.LSTM, 4), (keras.layers.GRU, 3)):
     layer = cls(64, kernel_initializer=keras.initializers.GlorotUniform(seed=0))

@@ -1,8 +1,11 @@
 # seed=0 is a seed: two GlorotUniform(seed=0) (or a config clone) must draw the same values.
 import sys
 import numpy as np
-import tensorflow as tf
-keras = tf.keras
+try:
+    import tensorflow as tf
+    keras = tf.keras
+except ImportError:  # Keras 3 on JAX or PyTorch without TensorFlow
+    import keras
 a = keras.initializers.GlorotUniform(seed=0)
 b = keras.initializers.GlorotUniform(seed=0)
 c = keras.initializers.GlorotUniform.from_config(a.get_config())

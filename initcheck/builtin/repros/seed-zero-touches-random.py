@@ -1,8 +1,11 @@
 # A seeded initializer must not consume Python's global `random` state.
 import random
 import sys
-import tensorflow as tf
-keras = tf.keras
+try:
+    import tensorflow as tf
+    keras = tf.keras
+except ImportError:  # Keras 3 on JAX or PyTorch without TensorFlow
+    import keras
 random.seed(1234)
 before = random.getstate()
 init = keras.initializers.GlorotUniform(seed=0)

@@ -1,8 +1,10 @@
 # An IndexedSlices gradient with repeated indices means their sum: Adam must match the dense gradient.
 import sys
 import numpy as np
-import tensorflow as tf
+try: import tensorflow as tf
+except ImportError: sys.exit(print("not applicable: needs TensorFlow (tf.IndexedSlices)"))
 keras = tf.keras
+if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: needs the TensorFlow backend (tf.IndexedSlices)"))
 V = getattr(keras, "Variable", tf.Variable)
 g = tf.IndexedSlices(tf.ones((3, 3)), tf.constant([0, 0, 2]), tf.constant([4, 3]))
 sparse, dense = V(tf.ones((4, 3))), V(tf.ones((4, 3)))
