@@ -140,8 +140,9 @@ def test_torch_float64_maximum_names_the_clipnorm_case_only():
 
 
 def test_torch_declarations_sit_on_the_measured_checks():
-    """Where the torch runs (docs/backends.md, re-run 2026-12-03) failed with each mechanism, beside the
-    early-Keras-3 declarations those checks carry on TensorFlow (several declarations per check)."""
+    """Where the torch runs (docs/backends.md, re-run 2026-12-03; the designed float64 cases of 2026-12-04) failed
+    with each mechanism, beside the early-Keras-3 declarations those checks carry on TensorFlow (several
+    declarations per check)."""
     from initcheck.builtin import findings as f
     from initcheck.spec import declarations
 
@@ -152,12 +153,18 @@ def test_torch_declarations_sit_on_the_measured_checks():
                    *((n, "check_accumulation_matches_mean_step") for n in wd_acc),
                    ("AdamW", "check_trajectory_matches_reference"), ("AdamW", "check_ema"), ("AdamW", "check_clipping")}
     measured_wd |= {("Adafactor", "check_weight_decay"), ("Adafactor", "check_accumulation_matches_mean_step")}
-    measured_max = {("SGD", "check_clipping"), ("Adagrad", "check_clipping"), ("Ftrl", "check_clipping")}
+    # 2026-12-04, the designed float64 cases (each attributed by docs/data/backends/torch_float64_patched.py)
+    measured_wd |= {("SGD", "check_weight_decay"), ("SGD", "check_accumulation_matches_mean_step"),
+                    ("AdamW", "check_weight_decay"), ("AdamW", "check_accumulation_matches_mean_step"),
+                    ("AdamW", "check_learning_rate_forms"), ("AdamW", "check_loss_scaling")}
+    measured_max = {("SGD", "check_clipping"), ("Adagrad", "check_clipping"), ("Ftrl", "check_clipping"),
+                    *((n, "check_clipping") for n in ("Adam", "Adamax", "RMSprop", "Adadelta"))}
     measured_scalar = {("Lamb", c) for c in ("check_trajectory_matches_reference", "check_learning_rate_forms",
                                              "check_ema", "check_clipping")}
     measured_mean = {("Adafactor", c) for c in ("check_trajectory_matches_reference", "check_learning_rate_forms",
                                                 "check_ema", "check_weight_decay",
-                                                "check_accumulation_matches_mean_step")}
+                                                "check_accumulation_matches_mean_step", "check_clipping",
+                                                "check_loss_scaling")}
     present = {s.name for s in builtin_specs()}  # the installed Keras's optimizers (Keras 2 has no Lion, no AdamW)
     assert on(f.TORCH_WEIGHT_DECAY_FLOAT32) == {(n, c) for n, c in measured_wd if n in present}
     assert on(f.TORCH_FLOAT64_MAXIMUM) == {(n, c) for n, c in measured_max if n in present}
