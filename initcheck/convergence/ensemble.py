@@ -63,6 +63,7 @@ __all__ = [
     "learning_params",
     "learning_trainer",
     "landscape_trainer",
+    "landscape_namespace",
     "train_learning_task",
     "train_landscape",
     "train_per_seed_keras",
@@ -521,8 +522,9 @@ class _OpsAsTF:
         return self._ops.convert_to_tensor(np.asarray(value), dtype=dtype)
 
 
-def _landscape_namespace() -> Any:
-    """What a landscape's ``loss(x, tf)`` gets as ``tf``: TensorFlow itself, or :class:`_OpsAsTF` elsewhere."""
+def landscape_namespace() -> Any:
+    """What a landscape's ``loss(x, tf)`` gets as ``tf``: TensorFlow itself on the TensorFlow backend, elsewhere
+    ``keras.ops`` behind the few TensorFlow names the landscapes use (:class:`_OpsAsTF`)."""
     return kc.tf() if kc.backend() == "tensorflow" else _OpsAsTF()
 
 
@@ -548,7 +550,7 @@ def learning_trainer(task: Any, optimizer: Any, n_seeds: int, *, steps: Optional
 def landscape_trainer(task: Any, optimizer: Any, n_seeds: int, *, steps: Optional[int] = None, spec: Any = None,
                       jit: bool = True, check_elementwise: bool = True) -> CompiledEnsemble:
     """A compiled loop minimising a landscape from ``n_seeds`` starts."""
-    tf = _landscape_namespace()
+    tf = landscape_namespace()
 
     def loss_fn(params: list[Any]) -> Any:
         return task.loss(params[0], tf)

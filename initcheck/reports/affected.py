@@ -171,9 +171,11 @@ _METADATA_SNIPPET = (
     "print(json.dumps({n: v(n) for n in sys.argv[1:]}))\n")
 
 
-def distributions(python: Optional[str] = None) -> dict[str, Optional[str]]:
-    """Versions of the TensorFlow/Keras distributions of ``python`` (default: this interpreter), or None."""
-    names = kc.METADATA_DISTRIBUTIONS
+def distributions(python: Optional[str] = None, extra: Sequence[str] = ()) -> dict[str, Optional[str]]:
+    """Versions of the TensorFlow/Keras distributions of ``python`` (default: this interpreter), or None.
+
+    ``extra`` names more distributions to read (a Keras backend's: ``jax``, ``torch``)."""
+    names = (*kc.METADATA_DISTRIBUTIONS, *extra)
     if python is None:
         def version(name: str) -> Optional[str]:
             try:
@@ -207,12 +209,22 @@ def with_backend(installed: Mapping[str, str]) -> Mapping[str, str]:
     return out
 
 
-def environment_label(dists: Mapping[str, Optional[str]], legacy: bool) -> str:
-    """``TF 2.21.0 + Keras 3.15.1`` (or ``+ tf_keras 2.21.0 (TF_USE_LEGACY_KERAS=1)``) from distribution versions."""
-    tf = dists.get("tensorflow") or dists.get("tensorflow-cpu") or "?"
+def environment_label(dists: Mapping[str, Optional[str]], legacy: bool, backend: str = "tensorflow") -> str:
+    """The environment in words, from distribution versions and the Keras 3 backend in use.
+
+    ``TF 2.21.0 + Keras 3.15.1``; ``TF 2.21.0 + tf_keras 2.21.0 (TF_USE_LEGACY_KERAS=1)``; on another backend
+    ``TF 2.21.0 + Keras 3.15.1 (KERAS_BACKEND=jax)``, or without TensorFlow installed
+    ``Keras 3.15.1 + jax 0.10.2 (KERAS_BACKEND=jax, no TensorFlow)`` (the backend's version from ``dists``).
+    """
+    tf = dists.get("tensorflow") or dists.get("tensorflow-cpu")
+    keras = dists.get("keras") or "?"
+    if backend != "tensorflow":
+        if tf is None:
+            return f"Keras {keras} + {backend} {dists.get(backend) or '?'} (KERAS_BACKEND={backend}, no TensorFlow)"
+        return f"TF {tf} + Keras {keras} (KERAS_BACKEND={backend})"
     if legacy and (dists.get("tf-keras") or dists.get("tf_keras")):
-        return f"TF {tf} + tf_keras {dists.get('tf-keras') or dists.get('tf_keras')} (TF_USE_LEGACY_KERAS=1)"
-    return f"TF {tf} + Keras {dists.get('keras') or '?'}"
+        return f"TF {tf or '?'} + tf_keras {dists.get('tf-keras') or dists.get('tf_keras')} (TF_USE_LEGACY_KERAS=1)"
+    return f"TF {tf or '?'} + Keras {keras}"
 
 
 _TRACEBACK = "Traceback (most recent call last)"
@@ -472,9 +484,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     entries = _catalogue_selection(args)
     dists = distributions(args.python)
     installed = with_backend(kc.versions_from_metadata(lookup=dists.get))
-    environment = environment_label(dists, kc.legacy_requested())
-    if installed.get("backend", "tensorflow") != "tensorflow":
-        environment += f" (KERAS_BACKEND={installed['backend']})"
+    backend = installed.get("backend", "tensorflow")
+    if backend != "tensorflow":
+        dists = distributions(args.python, extra=(backend,))
+    environment = environment_label(dists, kc.legacy_requested(), backend)
     where = args.python or sys.executable
     log = sys.stderr if args.json else sys.stdout
     print(f"verifying {len(entries)} reproduction(s) on {environment} ({where}; declared ranges read as "

@@ -460,10 +460,6 @@ def slot(opt: Any, slots: Any, variable: Any) -> Any:
     return slots[opt._index_dict[opt._var_key(variable)]]
 
 
-def dense_gradient(tf: Any, gradient: Any) -> Any:
-    return tf.convert_to_tensor(gradient) if isinstance(gradient, tf.IndexedSlices) else gradient
-
-
 def tensor_ops() -> Any:
     """The few tensor operations the planted-bug doubles use: TensorFlow's own on the TensorFlow backend (Keras 2
     and 3: sparse ``IndexedSlices`` and ``tf.distribute`` exist only there, ``tf`` is that module), ``keras.ops``
@@ -472,7 +468,7 @@ def tensor_ops() -> Any:
         tf = kc.tf()
         return types.SimpleNamespace(
             tf=tf, cast=tf.cast, sqrt=tf.sqrt, reshape=tf.reshape, tile=tf.tile, ones_like=tf.ones_like,
-            dense=lambda g: dense_gradient(tf, g),
+            dense=lambda g: tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g,
             counter=lambda: tf.Variable(0, dtype="int64", trainable=False))
     keras = kc.keras()
     ops = keras.ops

@@ -126,7 +126,7 @@ def test_loss_and_metric_come_from_one_forward_pass():
 
     calls = []
     x0 = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
-    ops = E._landscape_namespace()  # tf, or keras.ops behind TensorFlow's names (tf.keras 2 has no keras.ops)
+    ops = E.landscape_namespace()  # tf, or keras.ops behind TensorFlow's names (tf.keras 2 has no keras.ops)
 
     def loss_and_metric(params):
         calls.append(1)

@@ -219,3 +219,25 @@ def test_verify_command_fails_naming_the_finding(tmp_path, monkeypatch, capsys):
     assert "DISAGREE wrong-range" in out and "CRASH    crashes" in out
     code, out, err = _run_cli(capsys, "--verify", "--json", "agrees")
     assert code == 0 and [v["id"] for v in json.loads(out)["verdicts"]] == ["agrees"] and "1 agree" in err
+
+
+@pytest.mark.parametrize("dists, legacy, backend, label", [
+    ({"tensorflow-cpu": "2.21.0", "keras": "3.15.1"}, False, "tensorflow", "TF 2.21.0 + Keras 3.15.1"),
+    ({"tensorflow": "2.21.0", "keras": "3.15.1", "tf-keras": "2.21.0"}, True, "tensorflow",
+     "TF 2.21.0 + tf_keras 2.21.0 (TF_USE_LEGACY_KERAS=1)"),
+    ({"tensorflow-cpu": "2.21.0", "keras": "3.15.1", "jax": "0.10.2"}, False, "jax",
+     "TF 2.21.0 + Keras 3.15.1 (KERAS_BACKEND=jax)"),
+    ({"tensorflow-cpu": None, "tensorflow": None, "keras": "3.15.1", "jax": "0.10.2"}, False, "jax",
+     "Keras 3.15.1 + jax 0.10.2 (KERAS_BACKEND=jax, no TensorFlow)"),
+    ({"keras": "3.15.1", "torch": "2.13.0+cpu"}, False, "torch",
+     "Keras 3.15.1 + torch 2.13.0+cpu (KERAS_BACKEND=torch, no TensorFlow)"),
+])
+def test_the_environment_label_names_the_backend_and_a_missing_tensorflow(dists, legacy, backend, label):
+    """Without TensorFlow the label used to read "TF ? + Keras 3.15.1 (KERAS_BACKEND=jax)"."""
+    assert affected.environment_label(dists, legacy, backend) == label
+
+
+def test_distributions_reads_the_extra_names_asked_for():
+    from importlib import metadata
+
+    assert affected.distributions(sys.executable, extra=("pytest",))["pytest"] == metadata.version("pytest")

@@ -34,9 +34,9 @@ def test_quadratic_spectrum_as_specified():
 def _tf_loss(task, x):
     """The landscape's loss as the ensemble evaluates it (TensorFlow, or keras.ops through its adapter)."""
     from initcheck import keras_compat as kc
-    from initcheck.convergence.ensemble import _landscape_namespace
+    from initcheck.convergence.ensemble import landscape_namespace
 
-    tf = _landscape_namespace()
+    tf = landscape_namespace()
     return kc.to_numpy(task.loss(tf.constant(np.asarray(x, np.float32)), tf))
 
 
