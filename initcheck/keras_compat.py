@@ -44,6 +44,7 @@ __all__ = [
     "save_and_load",
     "set_global_seed",
     "mirrored_strategy",
+    "data_parallel_run",
     "reset_collectives",
     "is_collective_error",
     "TensorFlowMissing",
@@ -152,6 +153,11 @@ def backend() -> str:
 CAPABILITIES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "tf_indexed_slices": ("sparse gradients as tf.IndexedSlices", ("tensorflow",)),
     "tf_distribute": ("tf.distribute.MirroredStrategy over logical CPUs", ("tensorflow",)),
+    # Data-parallel replicas over two host CPU devices, by each backend's own means: MirroredStrategy on
+    # TensorFlow, keras.distribution.DataParallel with the batch sharded over two devices on JAX
+    # (:func:`data_parallel_run`).  PyTorch has no equivalent in Keras 3 (its distribution API is JAX-only).
+    "data_parallel": ("data-parallel replicas over two host CPUs (TensorFlow: MirroredStrategy; JAX: "
+                      "keras.distribution.DataParallel sharding)", ("tensorflow", "jax")),
     "tf_checkpoint": ("tf.train.Checkpoint save and restore of optimizer state", ("tensorflow",)),
     "tf_function": ("tf.function graphs and XLA (jit_compile)", ("tensorflow",)),
     "tf_keras": ("Keras 2 (tf.keras, tf_keras)", ("tensorflow",)),
@@ -397,10 +403,7 @@ def _split_host_cpu(module: Any) -> None:
     ``INITCHECK_LOGICAL_CPUS`` (default 2; 1 or 0 disables) sets the count;
     ops still run on ``/cpu:0`` unless placed.  Failure is recorded, not raised.
     """
-    try:
-        n = int(os.environ.get("INITCHECK_LOGICAL_CPUS", "2"))
-    except ValueError:
-        n = 2
+    n = _logical_cpu_count()
     if n < 2:
         return
     try:
@@ -409,6 +412,36 @@ def _split_host_cpu(module: Any) -> None:
         _LOGICAL_CPUS["how"] = f"configured {n} logical CPUs on first TensorFlow use"
     except Exception as exc:  # runtime already initialised by someone else
         _LOGICAL_CPUS["how"] = f"could not configure logical CPUs: {exc}"
+
+
+def _logical_cpu_count() -> int:
+    try:
+        return int(os.environ.get("INITCHECK_LOGICAL_CPUS", "2"))
+    except ValueError:
+        return 2
+
+
+def _split_jax_host() -> None:
+    """Before JAX's backend starts, ask it for two host CPU devices (the JAX twin of :func:`_split_host_cpu`).
+
+    ``jax_num_cpu_devices`` only takes effect before JAX runs its first operation (importing Keras runs none);
+    a count already forced by ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` is left alone, and
+    ``INITCHECK_LOGICAL_CPUS`` (default 2; 1 or 0 disables) sets the count as on TensorFlow.  Operations still
+    run on the first device unless sharded.  Failure is recorded, not raised.
+    """
+    if "how" in _LOGICAL_CPUS:
+        return
+    n = _logical_cpu_count()
+    if n < 2 or "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        _LOGICAL_CPUS["how"] = "left JAX's host device count as XLA_FLAGS / INITCHECK_LOGICAL_CPUS set it"
+        return
+    import jax
+
+    try:
+        jax.config.update("jax_num_cpu_devices", n)
+        _LOGICAL_CPUS["how"] = f"configured {n} JAX host devices before JAX's first operation"
+    except Exception as exc:  # JAX already ran an operation in this process
+        _LOGICAL_CPUS["how"] = f"could not configure JAX host devices: {exc}"
 
 
 def _legacy_requested_in(environ: Mapping[str, str]) -> bool:
@@ -428,6 +461,8 @@ def legacy_requested() -> bool:
 def keras() -> Any:
     """The Keras module in use (``tf.keras``, ``tf_keras`` or ``keras`` 3; on another backend, no TensorFlow)."""
     if backend() != "tensorflow":
+        if backend() == "jax":
+            _split_jax_host()
         import keras as _k3
 
         return _k3
@@ -773,20 +808,69 @@ _LOGICAL_CPUS: dict = {}
 
 
 def ensure_logical_cpus(n: int = 2) -> bool:
-    """Split the host CPU into ``n`` logical devices, if TensorFlow has not initialised devices yet.
+    """Split the host CPU into ``n`` logical devices (TensorFlow) or host devices (JAX), if not started yet.
 
     ``tf.config.set_logical_device_configuration`` only works before the
     runtime starts; afterwards we can only report whether ``n`` logical CPUs
     already exist.  The outcome is recorded in :data:`_LOGICAL_CPUS`.
     """
-    t = tf()
     if "ok" in _LOGICAL_CPUS:
         return _LOGICAL_CPUS["ok"]
-    if len(t.config.list_logical_devices("CPU")) < n:
-        _split_host_cpu(t)
-    ok = len(t.config.list_logical_devices("CPU")) >= n
+    if backend() == "jax":
+        keras()  # configures the device count if JAX has not started yet
+        import jax
+
+        ok = len(jax.devices("cpu")) >= n
+    else:
+        t = tf()
+        if len(t.config.list_logical_devices("CPU")) < n:
+            _split_host_cpu(t)
+        ok = len(t.config.list_logical_devices("CPU")) >= n
     _LOGICAL_CPUS["ok"] = ok
     return ok
+
+
+def data_parallel_run(build: Callable[[], Any], initial: Any, parts: Any) -> tuple[Any, dict]:
+    """JAX: train one variable data-parallel over two host CPU devices, as Keras's JAX trainer does.
+
+    The variable and the optimizer (``build()``) are created under
+    ``keras.distribution.DataParallel`` over the first two CPU devices
+    (replicated layouts); each step's gradient parts (one per device) are
+    stacked, sharded one part per device, and summed inside one jitted
+    ``optimizer.stateless_apply`` step, so XLA inserts the cross-device
+    reduction.  Returns the final weights and what shows the two devices took
+    part (the devices of the result, the all-reduce ops of the compiled step).
+    Call :func:`ensure_logical_cpus` first.
+    """
+    if backend() != "jax":
+        raise NotOnBackend(f"keras_compat.data_parallel_run is the JAX path; Keras runs on {backend()}")
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    k = keras()
+    devices = jax.devices("cpu")[:2]
+    with k.distribution.DataParallel(devices=devices).scope():
+        var = k.Variable(initial, name="var0")
+        opt = build()
+        opt.build([var])
+    mesh = jax.sharding.Mesh(np.array(devices), ("replica",))
+    split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("replica"))
+
+    def step(opt_vars: list, train_vars: list, stacked: Any) -> tuple:
+        return opt.stateless_apply(opt_vars, [jnp.sum(stacked, axis=0)], train_vars)
+
+    jitted = jax.jit(step)
+    train_vars, opt_vars = [var.value], [v.value for v in opt.variables]
+    all_reduce = None
+    for pair in parts:
+        stacked = jax.device_put(np.stack([np.asarray(p) for p in pair]), split)
+        if all_reduce is None:
+            all_reduce = jitted.lower(opt_vars, train_vars, stacked).compile().as_text().count("all-reduce(")
+        train_vars, opt_vars = jitted(opt_vars, train_vars, stacked)
+    out = train_vars[0]
+    return np.asarray(out), {"devices": sorted(str(d) for d in out.sharding.device_set),
+                             "all_reduce_ops": all_reduce}
 
 
 _MIRRORED: dict = {}

@@ -528,7 +528,7 @@ def broken_adam_class() -> type:
 def broken_sgd_class() -> type:
     """SGD with one planted bug (``bug``): replica_mean, decay_unscaled, sparse_sorted, momentum_twice."""
     t = tensor_ops()
-    tf = t.tf  # None off TensorFlow: no replicas, no IndexedSlices there
+    tf = t.tf  # None off TensorFlow: no IndexedSlices there, replicas through JAX's sharding only
     base = kc.optimizer_class("SGD")
 
     class BrokenSGD(base):
@@ -537,6 +537,14 @@ def broken_sgd_class() -> type:
         def __init__(self, bug: str, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self._bug = bug
+            self._replicas = 1
+
+        def build(self, variables: Any) -> None:
+            super().build(variables)
+            if kc.backend() == "jax" and variables:
+                # JAX: the replicas are the devices a variable is laid out over (keras.distribution.DataParallel
+                # replicates it on each); one device is a plain run, where this SGD is right.
+                self._replicas = len(variables[0].value.sharding.device_set)
 
         def apply_gradients(self, grads_and_vars: Any, *args: Any, **kwargs: Any) -> Any:
             if (self._bug == "replica_mean" and tf is not None and tf.distribute.has_strategy()
@@ -561,6 +569,8 @@ def broken_sgd_class() -> type:
                 idx = tf.sort(gradient.indices)
                 gradient = tf.IndexedSlices(gradient.values, idx, gradient.dense_shape)
             g = t.cast(t.dense(gradient), dt)
+            if self._bug == "replica_mean" and self._replicas > 1:
+                g = g / self._replicas  # Wrong (JAX): averages the replicas' gradients (Keras sums)
             lr = t.cast(lr, dt)
             if self.momentum == 0:
                 variable.assign_sub(lr * g)

@@ -36,10 +36,13 @@ def test_tensorflow_only_checks_name_their_capability():
     checks = all_checks("optimizer")
     assert checks["check_sparse_matches_dense"].needs == ("tf_indexed_slices",)
     assert checks["check_checkpoint_resume"].needs == ("tf_checkpoint",)
-    assert checks["check_mirrored_strategy"].needs == ("tf_distribute",)
+    assert checks["check_mirrored_strategy"].needs == ("data_parallel",)
     # On TensorFlow they all apply: nothing changes there.
     for name in ("check_sparse_matches_dense", "check_checkpoint_resume", "check_mirrored_strategy"):
         assert kc.capability_missing(checks[name].needs, on="tensorflow") is None
+    # The data-parallel check has JAX's own equivalent (sharding over two host devices), none on torch.
+    assert kc.capability_missing(("data_parallel",), on="jax") is None
+    assert "needs data_parallel" in kc.capability_missing(("data_parallel",), on="torch")
 
 
 def _fake(calls: list) -> Check:

@@ -514,9 +514,18 @@ def designed_mirrored_cases(spec: Any) -> list[dict]:
                 applies=lambda s: s.has("distributed") and s.has("trajectory"),
                 strategy=lambda spec: optimizer_cases(spec, steps=3, n_vars=(1, 1), dtypes=["float32"]).map(
                     lambda c: dict(c, grad_scale=1.0, lr=max(c["lr"], float32_exact(0.01)))), examples=1,
-                needs=("tf_distribute",), designed=designed_mirrored_cases)
+                needs=("data_parallel",), designed=designed_mirrored_cases)
 def check_mirrored_strategy(spec: Any, case: dict) -> Evidence:
     """Under MirroredStrategy on two logical CPUs (gradients summed over replicas) the result equals one device.
+
+    On JAX the same replicas by JAX's own means (issue #17): the variable and
+    the optimizer built under ``keras.distribution.DataParallel`` over two
+    host CPU devices, each step's two gradient parts sharded one per device
+    and summed inside one jitted ``stateless_apply`` step, as Keras's JAX
+    trainer runs a data-parallel step (:func:`~initcheck.keras_compat.
+    data_parallel_run`); the evidence names the devices of the result and the
+    all-reduce ops XLA compiled, and a step that ran on one device is an error
+    of the instrument, not a pass.
 
     One example in the gate (a strategy is costly); the case is drawn with
     unit gradients and a learning rate of at least 0.01 so that the update
@@ -536,10 +545,13 @@ def check_mirrored_strategy(spec: Any, case: dict) -> Evidence:
     from ... import keras_compat as kc
 
     if not kc.ensure_logical_cpus(2):
-        raise RuntimeError("MirroredStrategy check needs two logical CPUs, but TensorFlow was initialised before "
-                           f"they could be configured ({kc._LOGICAL_CPUS.get('how')}); run it in a fresh process")
+        raise RuntimeError(f"the data-parallel check needs two host CPU devices, but {kc.backend()} was initialised "
+                           f"before they could be configured ({kc._LOGICAL_CPUS.get('how')}); run it in a fresh "
+                           "process")
     grads = gradient_sequence(case)
     single = run_keras(spec, case, grads)
+    if kc.backend() == "jax":
+        return _check_sharded(spec, case, grads, single)
     try:
         have, inherited = _replicated_run(spec, case, grads), None
     except Exception as exc:
@@ -561,6 +573,36 @@ def check_mirrored_strategy(spec: Any, case: dict) -> Evidence:
                             expected=single.weights[-1], between_runs=True, grad_ulps=REPLICA_SUM_ULPS, extra=extra)
 
 
+def _replica_parts(case: dict, grads: list) -> list[list[np.ndarray]]:
+    """Each step's gradient as two parts of opposite signs, one per replica (replica 0 ``-u g``, replica 1
+    ``(1 + u) g``, u in [0.25, 1]): applying one part, or their mean, differs from the sum."""
+    rng = case_rng(case, 5)
+    out = []
+    for g in grads:
+        g0 = g[0].astype(case["dtype"])
+        part = (-g0 * rng.uniform(0.25, 1.0, size=g0.shape)).astype(case["dtype"])
+        out.append([part, (g0 - part).astype(case["dtype"])])
+    return out
+
+
+def _check_sharded(spec: Any, case: dict, grads: list, single: Any) -> Evidence:
+    """JAX's data-parallel step (two host devices, the parts summed by XLA) against one device and the reference."""
+    from ... import keras_compat as kc
+
+    initial = initial_weights(case)[0].astype(case["dtype"])
+    try:
+        have, placement = kc.data_parallel_run(lambda: spec.build(case["lr"], case["hp"]), initial,
+                                               _replica_parts(case, grads))
+    except Exception as exc:
+        raise fail(f"a data-parallel step over two JAX devices raised {type(exc).__name__}: {str(exc)[:300]}",
+                   case) from None
+    if len(placement["devices"]) < 2 or not placement["all_reduce_ops"]:
+        raise RuntimeError(f"the sharded step did not span two devices ({placement}): the check measured nothing")
+    return expect_reference(spec, case, [have.astype(np.float64)], grads, constant_lrs(case),
+                            "DataParallel sharding (2 JAX host devices) vs one device", expected=single.weights[-1],
+                            between_runs=True, grad_ulps=REPLICA_SUM_ULPS, extra=placement)
+
+
 def _replicated_run(spec: Any, case: dict, grads: list) -> np.ndarray:
     """The case's steps under the process's MirroredStrategy, each gradient split over the two replicas."""
     from ... import keras_compat as kc
@@ -571,11 +613,7 @@ def _replicated_run(spec: Any, case: dict, grads: list) -> np.ndarray:
         var = kc.variable(initial_weights(case)[0].astype(case["dtype"]), name="var0")
         opt = spec.build(case["lr"], case["hp"])
         opt.build([var])
-    rng = case_rng(case, 5)
-    for g in grads:
-        g0 = g[0].astype(case["dtype"])
-        part = (-g0 * rng.uniform(0.25, 1.0, size=g0.shape)).astype(case["dtype"])
-        halves = [part, (g0 - part).astype(case["dtype"])]
+    for halves in _replica_parts(case, grads):
         per_replica = strategy.experimental_distribute_values_from_function(
             lambda ctx, halves=halves: tf.constant(halves[ctx.replica_id_in_sync_group]))
 
