@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -158,3 +159,22 @@ def test_orthogonal_float16_is_a_spec_of_its_own_where_the_qr_lacks_it(monkeypat
         assert f16.expected_failures["check_output_contract"] is ORTHOGONAL_FLOAT16_QR
     # the listings (initcheck findings, docs/findings.md) see it on every backend
     assert "Orthogonal-float16" in {s.name for s in initializers._structured_specs(every_backend=True)}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None or importlib.util.find_spec("keras") is None,
+                    reason="needs jax and Keras 3 installed")
+@pytest.mark.parametrize("env, devices", [
+    ({}, 2),                                                                  # initcheck asks for two
+    ({"INITCHECK_LOGICAL_CPUS": "1"}, 1),                                     # turned off
+    ({"XLA_FLAGS": "--xla_force_host_platform_device_count=3"}, 3),         # the user's count is left alone
+])
+def test_jax_gets_two_host_devices_before_its_first_operation(env, devices):
+    """The data-parallel check's two devices (JAX's twin of TensorFlow's two logical CPUs), set at kc.keras()."""
+    if kc.versions_from_metadata().get("keras_api") == "2":
+        pytest.skip("Keras 2 has no JAX backend")
+    code = ("from initcheck import keras_compat as kc\nkc.keras()\nimport jax\n"
+            "print(len(jax.devices('cpu')), kc.ensure_logical_cpus(2))\n")
+    clean = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "INITCHECK_LOGICAL_CPUS")}
+    run = subprocess.run([sys.executable, "-c", code], env={**clean, "KERAS_BACKEND": "jax", **env},
+                         capture_output=True, text=True, check=True)
+    assert run.stdout.split() == [str(devices), str(devices >= 2)]
