@@ -526,6 +526,8 @@ def versions() -> Mapping[str, str]:
         found = _dist_version(lib)
         if found:
             out[lib] = found.split("+")[0]
+    if name == "jax":
+        out["jax_x64"] = "on" if x64_enabled() else "off"
     return out
 
 

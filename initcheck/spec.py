@@ -131,7 +131,10 @@ class ExpectedFailure:
         backends: The Keras backends it holds on (``("tensorflow",)`` for a
             failure whose mechanism is in TensorFlow or Keras's TensorFlow
             backend); empty means every backend.  Read from ``"backend"`` in
-            the versions it is asked about (absent: ``tensorflow``).
+            the versions it is asked about (absent: ``tensorflow``).  JAX
+            can be narrowed to one configuration: ``"jax:x64"`` holds only
+            with ``JAX_ENABLE_X64=1``, ``"jax:no-x64"`` only without it (read
+            from ``"jax_x64"`` in those versions: ``"on"`` / ``"off"``).
     """
 
     reason: str
@@ -155,7 +158,7 @@ class ExpectedFailure:
 
     def applies(self, installed: Mapping[str, str]) -> bool:
         """Does it hold for ``installed`` (``{"tensorflow": "2.21.0", "keras": "3.15.1", "backend": ...}``)?"""
-        if self.backends and str(installed.get("backend", "tensorflow")) not in self.backends:
+        if self.backends and not any(backend_holds(b, installed) for b in self.backends):
             return False
         if not self.versions.strip():
             return True
@@ -189,9 +192,29 @@ class ExpectedFailure:
             raise SpecError(spec_name, f"expected_failures[{check!r}].evidence_key", "needs a match")
         from .keras_compat import BACKENDS
 
-        if isinstance(self.backends, str) or any(b not in BACKENDS for b in self.backends):
+        if isinstance(self.backends, str) or any(b not in BACKENDS + BACKEND_CONFIGURATIONS for b in self.backends):
             raise SpecError(spec_name, f"expected_failures[{check!r}].backends",
-                            f"must be a tuple of backends among {BACKENDS}, got {self.backends!r}")
+                            f"must be a tuple of backends among {BACKENDS} or configurations among "
+                            f"{BACKEND_CONFIGURATIONS}, got {self.backends!r}")
+
+
+#: Backend configurations a declaration can be scoped to (:attr:`ExpectedFailure.backends`): JAX with and
+#: without its 64-bit types (``JAX_ENABLE_X64``), which change what a float64 request gets.
+BACKEND_CONFIGURATIONS: tuple[str, ...] = ("jax:x64", "jax:no-x64")
+
+
+def backend_holds(token: str, installed: Mapping[str, str]) -> bool:
+    """Does the backend token (``"torch"``, ``"jax:x64"``, ...) describe ``installed``?
+
+    ``installed["backend"]`` (absent: ``tensorflow``) names the backend; a JAX configuration token also reads
+    ``installed["jax_x64"]`` (absent: ``off``, JAX's default)."""
+    name, _, configuration = token.partition(":")
+    if str(installed.get("backend", "tensorflow")) != name:
+        return False
+    if not configuration:
+        return True
+    x64 = str(installed.get("jax_x64", "off")) == "on"
+    return x64 if configuration == "x64" else not x64
 
 
 def failure_parts(message: str, data: Optional[Mapping[str, Any]] = None) -> list[tuple[str, dict[str, Any]]]:

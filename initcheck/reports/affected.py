@@ -206,22 +206,27 @@ def with_backend(installed: Mapping[str, str]) -> Mapping[str, str]:
     out = dict(installed)
     if out.get("keras_api") == "3":
         out["backend"] = kc.backend_from(os.environ, keras_api="3")
+        if out["backend"] == "jax":  # the reproductions inherit JAX_ENABLE_X64 too (kc.x64_enabled reads it)
+            out["jax_x64"] = "on" if kc.x64_enabled() else "off"
     return out
 
 
-def environment_label(dists: Mapping[str, Optional[str]], legacy: bool, backend: str = "tensorflow") -> str:
+def environment_label(dists: Mapping[str, Optional[str]], legacy: bool, backend: str = "tensorflow",
+                      x64: bool = False) -> str:
     """The environment in words, from distribution versions and the Keras 3 backend in use.
 
     ``TF 2.21.0 + Keras 3.15.1``; ``TF 2.21.0 + tf_keras 2.21.0 (TF_USE_LEGACY_KERAS=1)``; on another backend
     ``TF 2.21.0 + Keras 3.15.1 (KERAS_BACKEND=jax)``, or without TensorFlow installed
-    ``Keras 3.15.1 + jax 0.10.2 (KERAS_BACKEND=jax, no TensorFlow)`` (the backend's version from ``dists``).
+    ``Keras 3.15.1 + jax 0.10.2 (KERAS_BACKEND=jax, no TensorFlow)`` (the backend's version from ``dists``);
+    ``x64`` (JAX only) adds ``JAX_ENABLE_X64=1``.
     """
     tf = dists.get("tensorflow") or dists.get("tensorflow-cpu")
     keras = dists.get("keras") or "?"
     if backend != "tensorflow":
+        setting = f"KERAS_BACKEND={backend}" + (", JAX_ENABLE_X64=1" if backend == "jax" and x64 else "")
         if tf is None:
-            return f"Keras {keras} + {backend} {dists.get(backend) or '?'} (KERAS_BACKEND={backend}, no TensorFlow)"
-        return f"TF {tf} + Keras {keras} (KERAS_BACKEND={backend})"
+            return f"Keras {keras} + {backend} {dists.get(backend) or '?'} ({setting}, no TensorFlow)"
+        return f"TF {tf} + Keras {keras} ({setting})"
     if legacy and (dists.get("tf-keras") or dists.get("tf_keras")):
         return f"TF {tf or '?'} + tf_keras {dists.get('tf-keras') or dists.get('tf_keras')} (TF_USE_LEGACY_KERAS=1)"
     return f"TF {tf or '?'} + Keras {keras}"
@@ -487,7 +492,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     backend = installed.get("backend", "tensorflow")
     if backend != "tensorflow":
         dists = distributions(args.python, extra=(backend,))
-    environment = environment_label(dists, kc.legacy_requested(), backend)
+    environment = environment_label(dists, kc.legacy_requested(), backend, installed.get("jax_x64") == "on")
     where = args.python or sys.executable
     log = sys.stderr if args.json else sys.stdout
     print(f"verifying {len(entries)} reproduction(s) on {environment} ({where}; declared ranges read as "

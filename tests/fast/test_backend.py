@@ -85,6 +85,7 @@ def test_versions_record_the_backend():
         assert "tensorflow" not in have
     if have["backend"] == "jax":
         assert "jax" in have and "jaxlib" in have
+        assert have["jax_x64"] == ("on" if kc.x64_enabled() else "off")
 
 
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("jax"), reason="needs jax installed")

@@ -237,6 +237,40 @@ def test_the_environment_label_names_the_backend_and_a_missing_tensorflow(dists,
     assert affected.environment_label(dists, legacy, backend) == label
 
 
+def test_the_environment_label_says_jax_x64():
+    dists = {"tensorflow-cpu": "2.21.0", "keras": "3.15.1", "jax": "0.10.2"}
+    assert affected.environment_label(dists, False, "jax", x64=True) == \
+        "TF 2.21.0 + Keras 3.15.1 (KERAS_BACKEND=jax, JAX_ENABLE_X64=1)"
+    assert affected.environment_label(dists, False, "torch", x64=True) == "TF 2.21.0 + Keras 3.15.1 (KERAS_BACKEND=torch)"
+
+
+@pytest.mark.parametrize("token, installed, holds", [
+    ("jax", {"backend": "jax", "jax_x64": "on"}, True),
+    ("jax", {"backend": "jax"}, True),
+    ("jax:x64", {"backend": "jax", "jax_x64": "on"}, True),
+    ("jax:x64", {"backend": "jax", "jax_x64": "off"}, False),
+    ("jax:x64", {"backend": "jax"}, False),                      # JAX's default is off
+    ("jax:no-x64", {"backend": "jax", "jax_x64": "off"}, True),
+    ("jax:no-x64", {"backend": "jax", "jax_x64": "on"}, False),
+    ("jax:x64", {"backend": "torch"}, False),
+    ("tensorflow", {}, True),                                    # no backend recorded: TensorFlow
+])
+def test_a_declaration_can_be_scoped_to_a_jax_configuration(token, installed, holds):
+    from initcheck.spec import ExpectedFailure
+
+    declared = ExpectedFailure(reason="r", backends=(token,))
+    assert declared.applies({"keras": "3.15.1", "keras_api": "3", **installed}) is holds
+
+
+def test_a_backend_configuration_must_be_known():
+    from initcheck.spec import ExpectedFailure, SpecError
+
+    with pytest.raises(SpecError, match="configurations among"):
+        ExpectedFailure(reason="r", backends=("jax:fp64",)).validate("s", "check_x")
+    with pytest.raises(SpecError, match="configurations among"):
+        ExpectedFailure(reason="r", backends=("torch:x64",)).validate("s", "check_x")
+
+
 def test_distributions_reads_the_extra_names_asked_for():
     from importlib import metadata
 
