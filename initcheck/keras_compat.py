@@ -22,7 +22,7 @@ import functools
 import logging
 import os
 from importlib import metadata
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 __all__ = [
     "tf",
@@ -45,6 +45,7 @@ __all__ = [
     "set_global_seed",
     "mirrored_strategy",
     "data_parallel_run",
+    "jitted_stateless_steps",
     "reset_collectives",
     "is_collective_error",
     "TensorFlowMissing",
@@ -59,6 +60,7 @@ __all__ = [
     "case_missing",
     "DTYPE_CAPABILITIES",
     "x64_enabled",
+    "jax_x64_setting",
     "vjp",
     "float64_scope",
     "float64_ops",
@@ -159,6 +161,9 @@ CAPABILITIES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "data_parallel": ("data-parallel replicas over two host CPUs (TensorFlow: MirroredStrategy; JAX: "
                       "keras.distribution.DataParallel sharding)", ("tensorflow", "jax")),
     "tf_checkpoint": ("tf.train.Checkpoint save and restore of optimizer state", ("tensorflow",)),
+    # The path Keras's JAX trainer drives an optimizer through (:func:`jitted_stateless_steps`); a check runs it
+    # beside eager ``apply_gradients`` where it exists.
+    "jax_stateless_jit": ("optimizer.stateless_apply under jax.jit, as Keras's JAX trainer applies it", ("jax",)),
     "tf_function": ("tf.function graphs and XLA (jit_compile)", ("tensorflow",)),
     "tf_keras": ("Keras 2 (tf.keras, tf_keras)", ("tensorflow",)),
     # A spec's own object written with TensorFlow ops (``InitializerSpec(needs=("tf_ops",))``): every check of
@@ -193,6 +198,12 @@ def x64_enabled() -> bool:
     if jax is not None and hasattr(jax, "config"):
         return bool(jax.config.jax_enable_x64)
     return os.environ.get("JAX_ENABLE_X64", "").strip().lower() in ("1", "y", "yes", "t", "true", "on")
+
+
+def jax_x64_setting() -> str:
+    """``"on"`` / ``"off"``: :func:`x64_enabled` as a version record's ``jax_x64`` holds it (what a
+    declaration's ``jax:x64`` / ``jax:no-x64`` scope is judged against)."""
+    return "on" if x64_enabled() else "off"
 
 
 def _float64_holds(name: str) -> bool:
@@ -256,9 +267,7 @@ def vjp(fn: Callable[[Any], Any], primal: Any, cotangent: Any) -> Any:
             out = fn(primal)
         return tape.gradient(out, primal, output_gradients=cotangent)
     if name == "jax":
-        import jax
-
-        _, pullback = jax.vjp(fn, primal)
+        _, pullback = _jax().vjp(fn, primal)
         return pullback(cotangent)[0]
     if name == "torch":
         import torch
@@ -337,9 +346,7 @@ def float64_scope() -> Any:
     import contextlib
 
     if backend() == "jax" and not x64_enabled():
-        import jax
-
-        return jax.enable_x64(True)
+        return _jax().enable_x64(True)
     return contextlib.nullcontext()
 
 
@@ -421,7 +428,19 @@ def _logical_cpu_count() -> int:
         return 2
 
 
-def _split_jax_host() -> None:
+@functools.lru_cache(maxsize=None)
+def _jax() -> Any:
+    """The ``jax`` module, configured on first use like :func:`tf` (its host split into devices).
+
+    :func:`keras` calls it before importing Keras on the JAX backend, so the configuration comes before JAX's
+    first operation; every JAX path of this module reaches JAX through it."""
+    import jax
+
+    _split_jax_host(jax)
+    return jax
+
+
+def _split_jax_host(jax: Any) -> None:
     """Before JAX's backend starts, ask it for two host CPU devices (the JAX twin of :func:`_split_host_cpu`).
 
     ``jax_num_cpu_devices`` only takes effect before JAX runs its first operation (importing Keras runs none);
@@ -429,14 +448,10 @@ def _split_jax_host() -> None:
     ``INITCHECK_LOGICAL_CPUS`` (default 2; 1 or 0 disables) sets the count as on TensorFlow.  Operations still
     run on the first device unless sharded.  Failure is recorded, not raised.
     """
-    if "how" in _LOGICAL_CPUS:
-        return
     n = _logical_cpu_count()
     if n < 2 or "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
         _LOGICAL_CPUS["how"] = "left JAX's host device count as XLA_FLAGS / INITCHECK_LOGICAL_CPUS set it"
         return
-    import jax
-
     try:
         jax.config.update("jax_num_cpu_devices", n)
         _LOGICAL_CPUS["how"] = f"configured {n} JAX host devices before JAX's first operation"
@@ -462,7 +477,7 @@ def keras() -> Any:
     """The Keras module in use (``tf.keras``, ``tf_keras`` or ``keras`` 3; on another backend, no TensorFlow)."""
     if backend() != "tensorflow":
         if backend() == "jax":
-            _split_jax_host()
+            _jax()  # configured before Keras's import can reach JAX's first operation
         import keras as _k3
 
         return _k3
@@ -527,7 +542,7 @@ def versions() -> Mapping[str, str]:
         if found:
             out[lib] = found.split("+")[0]
     if name == "jax":
-        out["jax_x64"] = "on" if x64_enabled() else "off"
+        out["jax_x64"] = jax_x64_setting()
     return out
 
 
@@ -819,10 +834,7 @@ def ensure_logical_cpus(n: int = 2) -> bool:
     if "ok" in _LOGICAL_CPUS:
         return _LOGICAL_CPUS["ok"]
     if backend() == "jax":
-        keras()  # configures the device count if JAX has not started yet
-        import jax
-
-        ok = len(jax.devices("cpu")) >= n
+        ok = len(_jax().devices("cpu")) >= n  # _jax() configures the count if JAX has not started yet
     else:
         t = tf()
         if len(t.config.list_logical_devices("CPU")) < n:
@@ -846,10 +858,10 @@ def data_parallel_run(build: Callable[[], Any], initial: Any, parts: Any) -> tup
     """
     if backend() != "jax":
         raise NotOnBackend(f"keras_compat.data_parallel_run is the JAX path; Keras runs on {backend()}")
-    import jax
     import jax.numpy as jnp
     import numpy as np
 
+    jax = _jax()
     k = keras()
     devices = jax.devices("cpu")[:2]
     with k.distribution.DataParallel(devices=devices).scope():
@@ -862,17 +874,55 @@ def data_parallel_run(build: Callable[[], Any], initial: Any, parts: Any) -> tup
     def step(opt_vars: list, train_vars: list, stacked: Any) -> tuple:
         return opt.stateless_apply(opt_vars, [jnp.sum(stacked, axis=0)], train_vars)
 
-    jitted = jax.jit(step)
     train_vars, opt_vars = [var.value], [v.value for v in opt.variables]
-    all_reduce = None
+    compiled, all_reduce = None, None
     for pair in parts:
         stacked = jax.device_put(np.stack([np.asarray(p) for p in pair]), split)
-        if all_reduce is None:
-            all_reduce = jitted.lower(opt_vars, train_vars, stacked).compile().as_text().count("all-reduce(")
-        train_vars, opt_vars = jitted(opt_vars, train_vars, stacked)
+        if compiled is None:  # compiled once, ahead of time: its text shows the cross-device reduction
+            compiled = jax.jit(step).lower(opt_vars, train_vars, stacked).compile()
+            all_reduce = compiled.as_text().count("all-reduce(")
+        train_vars, opt_vars = compiled(opt_vars, train_vars, stacked)
     out = train_vars[0]
     return np.asarray(out), {"devices": sorted(str(d) for d in out.sharding.device_set),
                              "all_reduce_ops": all_reduce}
+
+
+def jitted_stateless_steps(optimizer: Any, variables: Sequence[Any], grads: Sequence[Sequence[Any]]) -> list:
+    """JAX: apply ``grads`` to ``variables`` through ``optimizer.stateless_apply`` under ``jax.jit``, step by step.
+
+    The way Keras's JAX trainer drives an optimizer (``model.fit`` traces
+    ``stateless_apply`` inside its jitted train step), as opposed to an eager
+    ``apply_gradients``: the optimizer is built on ``variables``, each step is
+    one call of one compiled function of (optimizer variables, trainable
+    variables, gradients), and the final state is written back into the
+    variables (so the optimizer's own attributes -- iterations, a loss
+    scale -- read as after eager steps).  Returns the weights after every
+    step, starting with the initial ones, as float64 NumPy arrays.
+    """
+    if backend() != "jax":
+        raise NotOnBackend(f"keras_compat.jitted_stateless_steps is the JAX path; Keras runs on {backend()}")
+    import numpy as np
+
+    jax = _jax()
+    ops = keras().ops
+    optimizer.build(list(variables))
+    train_vars = [v.value for v in variables]
+    opt_vars = [v.value for v in optimizer.variables]
+
+    def step(opt_state: list, train_state: list, grad: list) -> tuple:
+        return optimizer.stateless_apply(opt_state, grad, train_state)
+
+    jitted = jax.jit(step)
+    history = [[np.asarray(w, dtype=np.float64) for w in train_vars]]
+    for g in grads:
+        tensors = [ops.convert_to_tensor(np.asarray(x), dtype=v.dtype) for x, v in zip(g, variables)]
+        train_vars, opt_vars = jitted(opt_vars, train_vars, tensors)
+        history.append([np.asarray(w, dtype=np.float64) for w in train_vars])
+    for var, value in zip(variables, train_vars):
+        var.assign(value)
+    for var, value in zip(optimizer.variables, opt_vars):
+        var.assign(value)
+    return history
 
 
 _MIRRORED: dict = {}

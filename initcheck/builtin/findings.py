@@ -33,7 +33,7 @@ __all__ = [
     "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "SEEDS_FOLDED", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
     "CLIP_CONFLICT_ACCEPTED", "LR_CALLABLE_GETS_ITERATIONS", "ACCUMULATION_EVERY_CALL", "MIRRORED_NOT_SUMMED",
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
-    "LOSS_SCALE_EAGER_JAX", "JAX_BF16_NORMAL_128_VALUES",
+    "LOSS_SCALE_EAGER_JAX", "NADAM_LOSS_SCALE_U_PRODUCT", "JAX_BF16_NORMAL_128_VALUES",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
     "TORCH_WEIGHT_DECAY_FLOAT32", "TORCH_FLOAT64_MAXIMUM", "NADAM_MIRRORED_U_PRODUCT",
     # the catalogue (`initcheck findings`)
@@ -486,6 +486,25 @@ LOSS_SCALE_EAGER_JAX = ExpectedFailure(
               "steps through stateless_apply under jax.jit give w=0.8, scale 8 -> 4 after an inf step, as "
               "documented; model.fit with it equals plain SGD"),
     match="UnexpectedTracerError",
+)
+
+#: check_loss_scaling's jitted path on JAX (``stateless_apply`` under ``jax.jit``, the trainer's): found 2026-12-04
+#: when that path was added beside eager ``apply_gradients``.
+NADAM_LOSS_SCALE_U_PRODUCT = ExpectedFailure(
+    backends=("jax",),
+    reason=("Keras 3's Nadam wrapped in a LossScaleOptimizer does not advance its momentum-schedule product "
+            "u_product on JAX's stateless path (jax.jit, model.fit): the wrapper builds the inner optimizer with "
+            "automatic variable tracking switched off, so u_product is missing from optimizer.variables and "
+            "stateless_apply neither feeds it in nor returns it -- it stays 1.0 and every step after the first "
+            "differs from Nadam"),
+    versions="keras>=3.10",
+    evidence=("Nadam(0.01, beta_1=0.25, beta_2=0, epsilon=1e-8), w = ones(3), LossScaleOptimizer(initial_scale=1), "
+              "the same gradient [1, -2, 0.5] twice through stateless_apply under jax.jit: step 1 equals plain "
+              "Nadam, step 2 gives w[0] = 0.977639 instead of 0.978855; model.fit of a Dense(1) (4 batches, "
+              "Nadam(0.1)) with and without the wrapper: kernels 0.128 apart on JAX, identical on TensorFlow; "
+              "`any(v is inner._u_product for v in lso.variables)` is False (keras 3.15.1 on JAX and "
+              "TensorFlow, 3.10.0 on JAX; jax 0.10.2); TensorFlow and torch train right because their variables update in place"),
+    match=r"stateless_apply under jax\.jit: loss-scaled run .*weights differ from the reference",
 )
 
 NADAM_RESUME = ExpectedFailure(
@@ -977,6 +996,23 @@ CATALOGUE: tuple[Finding, ...] = (
                   "LossScaleOptimizer documentation does not say eager use is unsupported on JAX.",
         upstream="not reported (related: https://github.com/keras-team/keras/issues/19244, LossScaleOptimizer in "
                  "custom JAX loops undocumented)",
+    ),
+    Finding(
+        id="nadam-loss-scale-u-product", declaration=NADAM_LOSS_SCALE_U_PRODUCT,
+        summary="Keras 3 Nadam inside a LossScaleOptimizer on JAX (jax.jit, model.fit): u_product stays 1.0, so "
+                "every step after the first differs from Nadam",
+        objects=("Nadam wrapped in LossScaleOptimizer (Keras 3; trains wrong on the JAX backend)",),
+        mechanism="keras/src/optimizers/loss_scale_optimizer.py: `build` is decorated "
+                  "`@tracking.no_automatic_dependency_tracking` and calls `self.inner_optimizer.build(var_list)` "
+                  "inside it; keras/src/optimizers/nadam.py build creates `self._u_product = "
+                  "backend.Variable(1.0, ...)` by attribute assignment, which only automatic tracking adds to "
+                  "the optimizer's variables (momentums and velocities go through add_variable and are kept). "
+                  "`LossScaleOptimizer.variables` is its own plus `inner_optimizer.variables`, so u_product is in "
+                  "neither; the JAX stateless path (`stateless_apply` maps only `variables`) reads the variable's "
+                  "initial value on every step and drops the update. Eager updates on TensorFlow and torch "
+                  "assign in place and are right; the missing variable also means a saved weights file lacks it "
+                  "(not checked here).",
+        upstream="not reported",
     ),
     Finding(
         id="nadam-resume-keras2", declaration=NADAM_RESUME,

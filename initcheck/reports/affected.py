@@ -207,7 +207,7 @@ def with_backend(installed: Mapping[str, str]) -> Mapping[str, str]:
     if out.get("keras_api") == "3":
         out["backend"] = kc.backend_from(os.environ, keras_api="3")
         if out["backend"] == "jax":  # the reproductions inherit JAX_ENABLE_X64 too (kc.x64_enabled reads it)
-            out["jax_x64"] = "on" if kc.x64_enabled() else "off"
+            out["jax_x64"] = kc.jax_x64_setting()
     return out
 
 

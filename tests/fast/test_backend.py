@@ -179,3 +179,26 @@ def test_jax_gets_two_host_devices_before_its_first_operation(env, devices):
     run = subprocess.run([sys.executable, "-c", code], env={**clean, "KERAS_BACKEND": "jax", **env},
                          capture_output=True, text=True, check=True)
     assert run.stdout.split() == [str(devices), str(devices >= 2)]
+
+
+def test_jitted_stateless_steps_is_the_jax_trainers_path():
+    """JAX: SGD(momentum) through one jitted ``stateless_apply`` per step equals the rule written out, and the
+    final state is written back (iterations); another backend names the JAX path it is not on."""
+    import numpy as np
+
+    keras = kc.keras()
+    if kc.backend() != "jax":
+        with pytest.raises(kc.NotOnBackend, match="JAX path"):
+            kc.jitted_stateless_steps(None, [], [])
+        return
+    w = keras.Variable(np.array([1.0, -2.0], dtype="float32"))
+    opt = keras.optimizers.SGD(learning_rate=0.5, momentum=0.5)
+    grads = [[np.array([1.0, 2.0], "float32")], [np.array([-1.0, 0.5], "float32")]]
+    history = kc.jitted_stateless_steps(opt, [w], grads)
+    velocity, expected = np.zeros(2), np.array([1.0, -2.0])
+    for (g,) in grads:  # Keras's SGD: v = m * v - lr * g; w += v
+        velocity = 0.5 * velocity - 0.5 * g
+        expected = expected + velocity
+    assert len(history) == 3 and np.allclose(history[-1][0], expected, rtol=1e-6, atol=0)
+    assert np.allclose(np.asarray(w), expected, rtol=1e-6, atol=0)
+    assert kc.optimizer_iterations(opt) == 2

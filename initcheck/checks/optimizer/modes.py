@@ -409,7 +409,8 @@ def _ls_cases(spec: Any) -> Any:
                 applies=lambda s: s.has("loss_scaling") and s.has("trajectory"), strategy=_ls_cases, examples=5,
                 designed=lambda spec: designed_float64_cases(spec, 4, scale=1024.0, bad_step=1, bad="inf"))
 def check_loss_scaling(spec: Any, case: dict) -> Evidence:
-    """A loss-scale wrapper equals the inner optimizer on finite gradients and skips non-finite steps."""
+    """A loss-scale wrapper equals the inner optimizer on finite gradients and skips non-finite steps (where the
+    backend has it, also through ``stateless_apply`` under ``jax.jit``: the path Keras's JAX trainer takes)."""
     from ... import keras_compat as kc
 
     grads = gradient_sequence(case)
@@ -429,12 +430,44 @@ def check_loss_scaling(spec: Any, case: dict) -> Evidence:
         else:
             kept.append(g)
         fed.append(step)
-    run = run_keras(spec, case, fed, optimizer=lso)
     parts = Parts(case)
+    jitted = kc.capability_missing(("jax_stateless_jit",)) is None
+    try:
+        run = run_keras(spec, case, fed, optimizer=lso)
+    except Exception as exc:
+        if not jitted:
+            raise
+        # Another path follows: the eager failure is one part, so it cannot hide what the jitted path shows.
+        parts.run("apply_gradients", _raiser(exc))
+    else:
+        _loss_scaling_parts(parts, spec, case, run.weights, lso, kept, current, unscales, prefix="")
+    if jitted:  # JAX: the same steps as Keras's trainer takes them, stateless_apply under jax.jit
+        lso = kc.loss_scale_optimizer(spec.build(case["lr"], case["hp"]), initial_scale=scale,
+                                      dynamic_growth_steps=1000)
+        variables = [kc.variable(w.astype(case["dtype"]), name=f"var{i}")
+                     for i, w in enumerate(initial_weights(case))]
+        weights = kc.jitted_stateless_steps(lso, variables, [[x.astype(case["dtype"]) for x in g] for g in fed])
+        _loss_scaling_parts(parts, spec, case, weights, lso, kept, current, unscales,
+                            prefix="stateless_apply under jax.jit: ")
+    return parts.verdict(unscaled_inside_apply=unscales)
+
+
+def _raiser(exc: BaseException) -> Any:
+    def again() -> Evidence:
+        raise exc
+
+    return again
+
+
+def _loss_scaling_parts(parts: Parts, spec: Any, case: dict, weights: list, lso: Any, kept: list, current: float,
+                        unscales: bool, prefix: str) -> None:
+    """The three properties of a loss-scaled run (its weights after every step): the non-finite step skipped,
+    the dynamic scale as documented, the finite steps equal to the reference."""
+    from ... import keras_compat as kc
 
     def skipped() -> Evidence:
-        after = run.weights[case["bad_step"] + 1]
-        before = run.weights[case["bad_step"]]
+        after = weights[case["bad_step"] + 1]
+        before = weights[case["bad_step"]]
         if not all(np.array_equal(a, b) for a, b in zip(after, before)):
             raise fail(f"a {case['bad']} gradient was applied instead of skipped", case)
         return ok(f"the {case['bad']} step was skipped", case)
@@ -442,15 +475,15 @@ def check_loss_scaling(spec: Any, case: dict) -> Evidence:
     def scale_after() -> Evidence:
         have = kc.loss_scale_value(lso)
         if have != current:
-            raise fail(f"loss scale is {have}, documented dynamic scale {current}", case, initial_scale=scale)
-        return ok(f"loss scale {have} as documented", case, initial_scale=scale)
+            raise fail(f"loss scale is {have}, documented dynamic scale {current}", case,
+                       initial_scale=float(case["scale"]))
+        return ok(f"loss scale {have} as documented", case, initial_scale=float(case["scale"]))
 
-    what = f"loss-scaled run (scale {scale}, {case['bad']} at step {case['bad_step']})"
-    parts.run("non-finite step skipped", skipped)
-    parts.run("dynamic loss scale", scale_after)
-    parts.run(what, lambda: expect_reference(spec, case, run.weights[-1], kept, constant_lrs(case, len(kept)), what,
-                                             extra={"unscaled_inside_apply": unscales}))
-    return parts.verdict(unscaled_inside_apply=unscales)
+    what = f"loss-scaled run (scale {float(case['scale'])}, {case['bad']} at step {case['bad_step']})"
+    parts.run(prefix + "non-finite step skipped", skipped)
+    parts.run(prefix + "dynamic loss scale", scale_after)
+    parts.run(prefix + what, lambda: expect_reference(spec, case, weights[-1], kept, constant_lrs(case, len(kept)),
+                                                      prefix + what, extra={"unscaled_inside_apply": unscales}))
 
 
 def _ck_cases(spec: Any) -> Any:
