@@ -152,7 +152,7 @@ _TORCH_WD_ACC = {"check_accumulation_matches_mean_step": TORCH_WEIGHT_DECAY_FLOA
 _TORCH_CLIPNORM = {"check_clipping": TORCH_FLOAT64_MAXIMUM}
 _TORCH_LAMB = {check: TORCH_PYTHON_FLOAT_FLOAT32
                for check in ("check_trajectory_matches_reference", "check_learning_rate_forms", "check_ema",
-                             "check_clipping")}
+                             "check_clipping", "check_loss_scaling")}  # loss scaling: its small-beta designed case
 _TORCH_ADAFACTOR = {check: TORCH_FLOAT64_MEAN
                     for check in ("check_trajectory_matches_reference", "check_learning_rate_forms", "check_ema",
                                   "check_weight_decay", "check_accumulation_matches_mean_step", "check_clipping",

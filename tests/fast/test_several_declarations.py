@@ -208,6 +208,24 @@ def test_designed_sparse_cases_switch_each_option_with_repeated_indices():
             (False, 0.0), (True, 0.0), (True, 0.9)]
 
 
+def test_loss_scaling_designs_a_small_beta_case_where_the_spec_has_betas():
+    """1 - beta near 1 is where a float32-rounded constant shows in a float64 step (Lamb on torch); the drawn
+    cases reach it only by luck, so check_loss_scaling runs it by design beside the defaults case."""
+    import numpy as np
+
+    from initcheck.builtin.optimizers import builtin_specs
+    from initcheck.checks import all_checks
+
+    specs = {s.name: s for s in builtin_specs()}
+    design = all_checks()["check_loss_scaling"].designed
+    if "Lamb" in specs:
+        defaults, small = design(specs["Lamb"])
+        assert defaults["dtype"] == small["dtype"] == "float64"
+        assert small["hp"] == dict(defaults["hp"], beta_1=float(np.float32(0.001)), beta_2=float(np.float32(0.001)))
+    assert len(design(specs["SGD"])) == 1  # no betas: the defaults case only
+    assert design(specs["Nadam"]) == []  # float32 only (Nadam-float64 is its own spec)
+
+
 def test_designed_mirrored_case_runs_the_documented_defaults():
     """check_mirrored_strategy's one drawn example may switch a rule's state off (Nadam's ci case: beta_1 = 0);
     the designed case at the documented defaults is run first on every gate (issue #15, tf212 thorough)."""

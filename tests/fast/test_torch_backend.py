@@ -160,7 +160,8 @@ def test_torch_declarations_sit_on_the_measured_checks():
     measured_max = {("SGD", "check_clipping"), ("Adagrad", "check_clipping"), ("Ftrl", "check_clipping"),
                     *((n, "check_clipping") for n in ("Adam", "Adamax", "RMSprop", "Adadelta"))}
     measured_scalar = {("Lamb", c) for c in ("check_trajectory_matches_reference", "check_learning_rate_forms",
-                                             "check_ema", "check_clipping")}
+                                             "check_ema", "check_clipping",
+                                             "check_loss_scaling")}  # its small-beta designed case, 2026-12-04
     measured_mean = {("Adafactor", c) for c in ("check_trajectory_matches_reference", "check_learning_rate_forms",
                                                 "check_ema", "check_weight_decay",
                                                 "check_accumulation_matches_mean_step", "check_clipping",

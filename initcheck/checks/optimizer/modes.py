@@ -84,6 +84,25 @@ def designed_float64_cases(spec: Any, steps: int, **extra: Any) -> list[dict]:
              "lr": float32_exact(0.01), "hp": hp, "steps": steps, **extra}]
 
 
+def small_betas(spec: Any) -> dict:
+    """The spec's documented ``beta_*`` hyperparameters in (0, 1) set to 0.001 (rounded to float32), else ``{}``.
+
+    ``1 - beta`` is then near 1, where a constant rounded to float32 inside a float64 update is off by up to
+    6e-8 of the whole step (at the defaults ``1 - beta`` is small and the same rounding moves the step less
+    than the float64 tolerance): the case that reaches such a rounding on purpose (Lamb's ``1 - beta_2`` on
+    torch, ``torch-python-float-float32``).
+    """
+    return {k: float32_exact(0.001) for k, v in _documented_hp(spec).items()
+            if k.startswith("beta_") and isinstance(v, float) and 0.0 < v < 1.0}
+
+
+def _loss_scaling_designed(spec: Any) -> list[dict]:
+    """The float64 case at the defaults, and (specs with betas) the same case with small betas."""
+    cases = designed_float64_cases(spec, 4, scale=1024.0, bad_step=1, bad="inf")
+    betas = small_betas(spec)
+    return cases + [dict(c, hp=dict(c["hp"], **betas)) for c in cases if betas]
+
+
 def designed_sparse_cases(spec: Any) -> list[dict]:
     """One case with the defaults, one per boolean option of the spec switched (``centered``, ``amsgrad``,
     ``nesterov``...) and, for specs with momentum, one with every option and momentum 0.9; each with repeated
@@ -407,7 +426,7 @@ def _ls_cases(spec: Any) -> Any:
 
 @register_check(kind="optimizer", family="optimizer",
                 applies=lambda s: s.has("loss_scaling") and s.has("trajectory"), strategy=_ls_cases, examples=5,
-                designed=lambda spec: designed_float64_cases(spec, 4, scale=1024.0, bad_step=1, bad="inf"))
+                designed=_loss_scaling_designed)
 def check_loss_scaling(spec: Any, case: dict) -> Evidence:
     """A loss-scale wrapper equals the inner optimizer on finite gradients and skips non-finite steps (where the
     backend has it, also through ``stateless_apply`` under ``jax.jit``: the path Keras's JAX trainer takes)."""
