@@ -35,7 +35,7 @@ __all__ = [
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
     "LOSS_SCALE_EAGER_JAX", "NADAM_LOSS_SCALE_U_PRODUCT", "JAX_BF16_NORMAL_128_VALUES",
     "NADAM_RESUME", "FLOAT64_CONSTANTS", "FLOAT64_BETAS", "FTRL_DOCSTRING_L2", "ADAFACTOR_DOCSTRING_RELATIVE_STEP",
-    "TORCH_WEIGHT_DECAY_FLOAT32", "TORCH_FLOAT64_MAXIMUM", "NADAM_MIRRORED_U_PRODUCT",
+    "TORCH_WEIGHT_DECAY_FLOAT32", "TORCH_FLOAT64_MAXIMUM", "NADAM_MIRRORED_U_PRODUCT", "TORCH_TRUNCATED_NORMAL_DTYPE",
     # the catalogue (`initcheck findings`)
     "CLIP_OPTIONS_ONE_APPLIED", "FLOAT64_UNIFORM_LIMIT_FLOAT32", "RMSPROP_CENTERED_SPARSE_CRASH", "Finding", "CATALOGUE", "catalogue_entry",
 ]
@@ -57,11 +57,12 @@ ORTHOGONAL_BFLOAT16 = ExpectedFailure(
 ORTHOGONAL_FLOAT16_QR = ExpectedFailure(
     backends=("jax", "torch"),
     reason="Orthogonal(dtype=float16) raises on the JAX and torch backends: their CPU QR has no float16 kernel",
-    versions="keras>=3.10",
+    versions="keras>=3",
     evidence="Orthogonal(seed=0)((4, 4), dtype='float16') -> JAX: NotImplementedError: (KeyError(<class "
              "'numpy.float16'>), 'Unsupported dtype float16.') (keras 3.10.0 and 3.15.1, jax 0.10.2); torch: "
              "NotImplementedError: \"geqrf_cpu\" not implemented for 'Half' (keras 3.10.0 and 3.15.1, torch 2.13.0); "
-             "TensorFlow (Keras 2.12-3.15): an orthogonal float16 matrix, max |W^T W - I| = 0.0015",
+             "TensorFlow (Keras 2.12-3.15): an orthogonal float16 matrix, max |W^T W - I| = 0.0015"
+             "; the versions: torch holds from 3.0.5 to 3.15.1 (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1)); JAX measured on 3.10.0 and 3.15.1 only (older Keras lines do not train on the current JAX: tox.ini)",
     match="raised \\w+: .*(float16|Half)",
 )
 CONSTANT_FLOAT64 = ExpectedFailure(
@@ -191,15 +192,33 @@ TORCH_TRUNCATED_NORMAL_OUTSIDE = ExpectedFailure(
     reason=("on the torch backend keras.random.truncated_normal -- and every truncated-normal initializer -- draws "
             "four candidates per value and keeps the first inside (-2, 2) std; when none of the four is "
             "(probability 0.0455**4 = 4.3e-6 per value) it keeps the first candidate, outside the documented cut"),
-    versions="keras>=3.15.1,<3.16",
+    versions="keras>=3.0,<3.16",
     evidence=("4 000 000 draws of keras.random.truncated_normal(stddev=1, seed=0): 22 outside (-2, 2), max |x| "
               "2.8169 (17.1 expected with four candidates) on torch 2.13.0, 0 and 2.0000 on TensorFlow 2.21 "
               "(keras 3.15.1); check_support 'support_exact statistic 27 > threshold 0 at n=8716288', "
               "check_tails 'binomial_extreme statistic 27 > threshold 18' (rate 3.1e-6, 2.4e-7 allowed) and "
               "check_low_precision float16 'support_exact statistic 7 > threshold 0 at n=1343488' on all seven "
               "truncated-normal specs (GlorotNormal, HeNormal, LecunNormal, TruncatedNormal, the three truncated "
-              "VarianceScaling), 2026-12-03"),
+              "VarianceScaling), 2026-12-03"
+              "; the versions: holds on every line (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1))"),
     match=r"(support|low-precision law): support_exact statistic|tail count: binomial_extreme statistic",
+)
+
+
+#: check_output_contract on the torch backend of Keras 3.0-3.1 (tox keras30-torch, first run 2026-12-04).
+TORCH_TRUNCATED_NORMAL_DTYPE = ExpectedFailure(
+    backends=("torch",),  # keras/src/backend/torch/random.py truncated_normal, keras 3.0.x-3.1.x
+    reason=("on the torch backend Keras 3.0-3.1's keras.random.truncated_normal -- and every truncated-normal "
+            "initializer (GlorotNormal, HeNormal, LecunNormal, TruncatedNormal, VarianceScaling) -- returns "
+            "float32 whatever dtype is asked: it copies the draws into torch.empty(shape), which has no dtype "
+            "argument there"),
+    versions="keras>=3.0,<3.2",
+    evidence=("keras.random.truncated_normal((4, 4), dtype=d) is float32 for d = float16, bfloat16 and float64, "
+              "and HeNormal()((4, 4), dtype='float64') is float32, on keras 3.0.5, 3.1.0 and 3.1.1 with torch "
+              "2.13.0; the requested dtype from keras 3.2.0 on (3.2.0, 3.2.1 ... 3.15.1 measured), and on "
+              "TensorFlow and JAX; the other draws (normal, uniform) keep the dtype in 3.0.5. check_output_contract "
+              "on the seven truncated-normal specs: 'asked for dtype float16, got float32'"),
+    match=r"asked for dtype \w+, got float32",
 )
 
 
@@ -327,10 +346,11 @@ def initializer_findings(mode: Optional[str], distribution: str) -> dict:
         found["check_support"] = FLOAT64_UNIFORM_LIMIT_FLOAT32
     else:  # the normal families: JAX's bfloat16
         found["check_low_precision"] = JAX_BF16_NORMAL_128_VALUES
-    if distribution == "truncated_normal":  # and torch's cut
+    if distribution == "truncated_normal":  # and torch's cut, and early Keras 3's dtype on torch
         found["check_low_precision"] = [found["check_low_precision"], TORCH_TRUNCATED_NORMAL_OUTSIDE]
         found["check_support"] = TORCH_TRUNCATED_NORMAL_OUTSIDE
         found["check_tails"] = TORCH_TRUNCATED_NORMAL_OUTSIDE
+        found["check_output_contract"] = TORCH_TRUNCATED_NORMAL_DTYPE
     return found
 
 
@@ -398,6 +418,7 @@ ACCUMULATION_EVERY_CALL = ExpectedFailure(
 )
 
 MIRRORED_NOT_SUMMED = ExpectedFailure(
+    backends=("tensorflow",),  # tf.distribute: its reproduction is not applicable elsewhere (keras30-torch, 2026-12-04)
     reason=("Keras 3 before 3.5 does not sum the replicas' gradients under tf.distribute.MirroredStrategy on "
             "CPU: 3.0-3.2.0 have no all-reduce, 3.2.1-3.4 call it inside the merge function where the replica "
             "context is gone; 3.5.0 all-reduces before the merge"),
@@ -558,14 +579,15 @@ TORCH_WEIGHT_DECAY_FLOAT32 = ExpectedFailure(
             "1 - weight_decay * learning_rate computed in float32 (the learning-rate variable's dtype), so a "
             "float64 variable's decay step lr * wd * w carries float32 error (a few percent of the step at "
             "lr * wd = 1e-6)"),
-    versions="keras>=3.15.1,<3.16",
+    versions="keras>=3.0,<3.16",
     evidence=("SGD(learning_rate=float32(1e-4), weight_decay=float32(0.01)), float64 w0 = [0.1, -0.98], zero "
               "gradient, one step: torch gives 0.09999989867210389 (decay step off by 1.3%), TensorFlow "
               "0.09999990000000476 = w0 - lr*wd*w0 (keras 3.15.1, torch 2.13.0, tensorflow 2.21.0); "
               "check_weight_decay (float64, wd 0.01) fails by ~2e7x the float64 tolerance on every optimizer "
               "whose ci draw has such a case, AdamW's trajectory and EMA checks (wd 0.5) by ~1e7x; "
               "check_accumulation_matches_mean_step (float64, wd 0.1) too, declared there beside "
-              "ACCUMULATION_EVERY_CALL since 2026-12-03 (each failing case passes with weight_decay None)"),
+              "ACCUMULATION_EVERY_CALL since 2026-12-03 (each failing case passes with weight_decay None)"
+              "; the versions: holds on every line (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1))"),
     match=r"weights differ from the reference",
 )
 TORCH_FLOAT64_MAXIMUM = ExpectedFailure(
@@ -574,11 +596,12 @@ TORCH_FLOAT64_MAXIMUM = ExpectedFailure(
             "(they promote with keras.backend.result_type, which maps float64 to float32 outside TensorFlow), "
             "so clipnorm's divisor max(||g||, clipnorm) -- and the clipped float64 gradient -- are rounded to "
             "float32"),
-    versions="keras>=3.15.1,<3.16",
+    versions="keras>=3.12,<3.16",
     evidence=("keras.ops.maximum(float64 tensor, float64 tensor).dtype is float32 on torch, float64 on "
               "TensorFlow; SGD(float32(1e-4), clipnorm=float32(0.05)), float64 w0 = [0.10296768], g = "
               "[0.17725309]: the step is off by 4.1e-8 relative on torch, 8e-13 on TensorFlow (keras 3.15.1, "
-              "torch 2.13.0); check_clipping's float64 clipnorm case fails by 110x-2900x the float64 tolerance"),
+              "torch 2.13.0); check_clipping's float64 clipnorm case fails by 110x-2900x the float64 tolerance"
+              "; the versions: holds from 3.12.0, not on 3.11.3 and older (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1))"),
     match=r"clipnorm=[0-9.e-]+: weights differ from the reference",
 )
 TORCH_PYTHON_FLOAT_FLOAT32 = ExpectedFailure(
@@ -586,7 +609,7 @@ TORCH_PYTHON_FLOAT_FLOAT32 = ExpectedFailure(
     reason=("on the torch backend keras.ops.add, subtract, multiply and power turn a Python float operand into a "
             "float32 tensor before combining it with a float64 tensor, so an optimizer constant such as "
             "1 - beta_2 is rounded to float32 in a float64 update (Lamb)"),
-    versions="keras>=3.15.1,<3.16",
+    versions="keras>=3.0,<3.16",
     evidence=("ops.multiply(float64 [1, 3], 1 - float32(0.001)) is off by 1.29e-8 relative on torch, exact on "
               "TensorFlow (add 6.5e-9, subtract 1.3e-5, power 1.4e-8; ops.divide keeps the Python float exact); "
               "Lamb(beta_1=0, beta_2=float32(0.001)) two float64 steps: 1.3e-5 of the step off the formula on "
@@ -595,7 +618,8 @@ TORCH_PYTHON_FLOAT_FLOAT32 = ExpectedFailure(
               "check_trajectory_matches_reference (2.1e4x the float64 tolerance), check_learning_rate_forms, "
               "check_ema and check_clipping then pass; on 2026-12-04 check_loss_scaling's small-beta designed "
               "case (beta_1 = beta_2 = float32(0.001), 8.6e6x the tolerance) passes with that patch alone and "
-              "still fails with the other three torch patches"),
+              "still fails with the other three torch patches"
+              "; the versions: holds on every line (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1))"),
     match=r"weights differ from the reference",
 )
 TORCH_FLOAT64_MEAN = ExpectedFailure(
@@ -606,7 +630,7 @@ TORCH_FLOAT64_MEAN = ExpectedFailure(
             "computed in float32 and cast back, and "
             "keras.ops.maximum / minimum return float32 (torch-float64-maximum): Adafactor's float64 step "
             "(its RMS, alpha_t and rho_t) carries float32 rounding"),
-    versions="keras>=3.15.1,<3.16",
+    versions="keras>=3.12,<3.16",
     evidence=("ops.mean(float64 [0.1, 0.3, 0.7]) is off by 2.2e-8 relative on torch, exact on TensorFlow; one "
               "float64 Adafactor step is off its formula by 1.8e-9 relative on torch, 8e-13 on TensorFlow "
               "(keras 3.15.1, torch 2.13.0). Attributed on 2026-12-03 by replaying Adafactor's failing float64 "
@@ -618,7 +642,8 @@ TORCH_FLOAT64_MEAN = ExpectedFailure(
               "2026-12-04): ops.mean of a float64 vector is float64 with 1.1e-7 relative error, and the first x64 "
               "run failed Adafactor's float64 cases of the six checks declared here but loss scaling (1.8e3x-2.3e6x "
               "the tolerance); replayed with ops.mean computed in float64 alone, all six pass (15 passed, 0 failed; "
-              "unpatched 6 failed)"),
+              "unpatched 6 failed)"
+              "; the versions: holds on torch from 3.12.0, not on 3.11.3 and older (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1)); JAX x64 measured on 3.15.1"),
     match=r"weights differ from the reference",
 )
 
@@ -1074,6 +1099,20 @@ CATALOGUE: tuple[Finding, ...] = (
                   "backend but TensorFlow ('aligned with JAX's default'). Other torch ops (divide, where, sqrt, "
                   "clip) keep float64. BaseOptimizer._clip_by_norm divides by ops.maximum(l2norm, clipnorm).",
         upstream="not reported",
+    ),
+    Finding(
+        id="torch-truncated-normal-dtype", declaration=TORCH_TRUNCATED_NORMAL_DTYPE,
+        summary="On the torch backend of Keras 3.0-3.1 truncated-normal draws and initializers ignore the dtype: "
+                "always float32",
+        objects=("keras.random.truncated_normal; GlorotNormal, HeNormal, LecunNormal, TruncatedNormal, "
+                 "VarianceScaling(distribution='truncated_normal') (Keras 3.0-3.1, torch backend)",),
+        mechanism="keras 3.0.5 keras/src/backend/torch/random.py truncated_normal draws "
+                  "`normal(shape + (4,), dtype=dtype)`, then `trunc_x = torch.empty(shape, device=...)` -- no "
+                  "dtype, so torch's default float32 -- and copies the chosen draws into it; float64 values are "
+                  "rounded to float32 and float16/bfloat16 ones widened. 3.2.0 passes `dtype=dtype` to "
+                  "torch.empty.",
+        upstream="not reported (fixed in keras 3.2.0)",
+        fixed_in="keras 3.2.0",
     ),
     Finding(
         id="torch-truncated-normal-outside", declaration=TORCH_TRUNCATED_NORMAL_OUTSIDE,

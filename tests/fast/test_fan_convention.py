@@ -44,8 +44,10 @@ def spec_of(factory, **kw):
 
 
 def run(spec, check):
+    """The check alone (no prerequisites: what is tested here is the layer check, and a spec's contract may fail as
+    declared somewhere -- HeNormal's on torch in Keras 3.0-3.1 -- which would block it)."""
     item = battery.Item("doubles>" + spec.name, spec, all_checks("initializer")[check])
-    return battery.run_one(item, timeout=300)
+    return battery.run_one(item, timeout=300, check_dependencies=False)
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 check, the same pages when re-rendered from --json, the same verdicts with and without --report, and the
 pytest plugin's report under xdist.
 
-One run covers every verdict the report shows: a real passing spec (keras>HeNormal), a plugin whose
+One run covers every verdict the report shows: a real passing spec (keras>HeUniform), a plugin whose
 initializer is too wide (fails), the same declared as an expected failure (xfailed), a plugin returning the
 wrong shape (its contract fails, dependants are blocked), and a plugin that cannot be imported (load
 error).  The plugins live in a throwaway site folder (``common.plugin_site``), registered through dist-info
@@ -42,7 +42,9 @@ PLUGINS = {
     "report-broken": ("report_broken", "import a_module_that_does_not_exist"),
 }
 CHECKS = ["check_output_contract", "check_symmetry_breaking", "check_variance", "check_law_fit"]
-SELECT = "keras>HeNormal,report-*"
+# HeUniform, not HeNormal: its contract holds on every environment of the matrix (truncated-normal draws ignore the
+# dtype on torch in Keras 3.0-3.1, torch-truncated-normal-dtype, which blocks HeNormal's other checks there).
+SELECT = "keras>HeUniform,report-*"
 
 
 def _env(site: Path) -> dict:
@@ -154,7 +156,7 @@ def test_the_report_changes_no_verdict(run):
 def test_results_json_records_what_the_report_needs(run):
     data = json.loads(run["json"].read_text())
     by = {(o["spec"].split(">")[-1], o["check"]): o for o in data["outcomes"]}
-    assert by[("HeNormal", "check_variance")]["status"] == "passed"
+    assert by[("HeUniform", "check_variance")]["status"] == "passed"
     assert by[("Wide", "check_variance")]["status"] == "failed"
     xf = by[("Declared", "check_variance")]
     assert xf["status"] == "xfailed" and "std 1.1" in xf["expected_failure"]["reason"]
@@ -177,9 +179,9 @@ def test_results_json_records_what_the_report_needs(run):
 def test_index_is_valid_html_with_failures_first(run):
     page = _parse(run["report"] / "index.html")
     rows = _rows(page)
-    assert len(rows) == 4  # HeNormal, Wide, Declared, WrongShape
+    assert len(rows) == 4  # HeUniform, Wide, Declared, WrongShape
     assert [r.get("class", "") for r in rows][:2] == ["bad", "bad"]  # Wide and WrongShape fail
-    assert "HeNormal" in rows[-1]["id"]  # the spec whose checks all passed comes last
+    assert "HeUniform" in rows[-1]["id"]  # the spec whose checks all passed comes last
     text = " ".join(page.text)
     engine = json.loads(run["json"].read_text())["versions"].get("backend", "tensorflow")
     for word in (engine, "keras", "keras_api", "python", "platform", "Error budget", "How it was spent",
