@@ -83,6 +83,28 @@ def test_correct_subclass_passes(check):
     run_check(Item("teeth>none", ok, all_checks()[check]))
 
 
+def test_loss_scaling_reports_a_jitted_run_that_cannot_trace_beside_the_eager_part():
+    """JAX: an optimizer whose update cannot be traced fails the jitted path as a part of its own, next to the eager
+    part (which traces too, inside LossScaleOptimizer's jax.lax.cond): the check fails naming both parts, and the
+    jitted one is a failure no declaration covers."""
+    if kc.capability_missing(("jax_stateless_jit",)):
+        pytest.skip(kc.capability_missing(("jax_stateless_jit",)))
+    base = kc.optimizer_class("SGD")
+
+    class Untraceable(base):
+        def update_step(self, gradient, variable, learning_rate):
+            if bool(kc.keras().ops.any(gradient > 1e9)):  # a Python branch on a traced value
+                return
+            super().update_step(gradient, variable, learning_rate)
+
+    spec = optimizer_of_class("SGD", Untraceable)
+    right = Item("keras>SGD", builtins.optimizer("SGD"), all_checks()["check_loss_scaling"])
+    declared = expected_failure_for(right)
+    ev = _caught(spec, "check_loss_scaling", explicit_case("check_loss_scaling", "SGD"))
+    assert "apply_gradients: raised" in ev.message and "stateless_apply under jax.jit: the run: raised" in ev.message
+    assert any(m.startswith("stateless_apply under jax.jit: the run") for m in declared.uncovered(ev.message, ev.data))
+
+
 def test_config_round_trip_catches_a_forgotten_hyperparameter():
     """An SGD whose get_config drops ``momentum`` is rebuilt at momentum 0: caught; Keras's SGD passes."""
     needs_capability("check_config_round_trip", "SGD")

@@ -461,13 +461,17 @@ def check_loss_scaling(spec: Any, case: dict) -> Evidence:
     else:
         _loss_scaling_parts(parts, spec, case, run.weights, lso, kept, current, unscales, prefix="")
     if jitted:  # JAX: the same steps as Keras's trainer takes them, stateless_apply under jax.jit
+        prefix = "stateless_apply under jax.jit: "
         lso = kc.loss_scale_optimizer(spec.build(case["lr"], case["hp"]), initial_scale=scale,
                                       dynamic_growth_steps=1000)
         variables = [kc.variable(w.astype(case["dtype"]), name=f"var{i}")
                      for i, w in enumerate(initial_weights(case))]
-        weights = kc.jitted_stateless_steps(lso, variables, [[x.astype(case["dtype"]) for x in g] for g in fed])
-        _loss_scaling_parts(parts, spec, case, weights, lso, kept, current, unscales,
-                            prefix="stateless_apply under jax.jit: ")
+        try:
+            weights = kc.jitted_stateless_steps(lso, variables, [[x.astype(case["dtype"]) for x in g] for g in fed])
+        except Exception as exc:  # a part of its own too: the eager part's verdict stays in the report
+            parts.run(prefix + "the run", _raiser(exc))
+        else:
+            _loss_scaling_parts(parts, spec, case, weights, lso, kept, current, unscales, prefix=prefix)
     return parts.verdict(unscaled_inside_apply=unscales)
 
 
