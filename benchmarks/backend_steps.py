@@ -112,6 +112,11 @@ def _torch_step(model_name: str, batch: int, optimizer: str, compiled: bool) -> 
                 opt.apply(grads, variables)
         return loss
 
+    if compiled:
+        # Every case's step is a new closure of the same code object, and torch.compile stops compiling a code
+        # object after torch._dynamo.config.recompile_limit (8) variants, running the rest eagerly: the ninth
+        # compiled case of a session would time eager code.  A fresh dynamo state per case compiles each one.
+        torch._dynamo.reset()
     fn = torch.compile(step) if compiled else step
 
     def call() -> float:
