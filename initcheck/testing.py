@@ -387,7 +387,7 @@ def _record(item: Any, rep: Any, call: Any) -> dict:
         return outcome_record(bitem.qualname, bitem.check, "error", call.duration, str(rep.longrepr), [])
     xf = expected_failure_for(bitem) if outcome.status in ("xfailed", "xpassed") else None
     record = outcome_record(bitem.qualname, bitem.check, outcome.status, outcome.seconds, outcome.message,
-                            outcome.evidence, xf)
+                            outcome.evidence, xf, outcome.blocked_by)
     record["reproduce"] = outcome.reproduce
     return record
 

@@ -44,6 +44,8 @@ class Outcome:
     message: str = ""
     evidence: list[Evidence] = field(default_factory=list)
     seconds: float = 0.0
+    #: A ``blocked`` outcome's prerequisite: ``{"check": its name, "status": its status or "timed_out"}``.
+    blocked_by: Optional[dict[str, str]] = None
 
     @property
     def reproduce(self) -> str:

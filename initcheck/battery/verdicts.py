@@ -83,11 +83,14 @@ def blocked_by(item: Item, profile: str = "ci", timeout: Optional[float] = None)
     return verdict[1] if verdict else None
 
 
-def _dependency_verdict(item: Item, profile: str, timeout: Optional[float]) -> Optional[tuple[str, str]]:
-    """``(status, reason)`` when a dependency keeps ``item`` from running: ``not_applicable`` when the
-    dependency is not applicable on this backend (so is the item, for the same reason), else ``blocked``."""
+def _dependency_verdict(item: Item, profile: str,
+                        timeout: Optional[float]) -> Optional[tuple[str, str, Optional[dict[str, str]]]]:
+    """``(status, reason, blocked_by)`` when a dependency keeps ``item`` from running: ``not_applicable`` when
+    the dependency is not applicable on this backend (so is the item, for the same reason), else ``blocked``
+    with ``blocked_by = {"check": the dependency, "status": its status}``."""
     if item.qualname in _TIMED_OUT:
-        return "blocked", f"blocked: {_TIMED_OUT[item.qualname]} timed out on {item.qualname} (reported there)"
+        return ("blocked", f"blocked: {_TIMED_OUT[item.qualname]} timed out on {item.qualname} (reported there)",
+                {"check": _TIMED_OUT[item.qualname], "status": "timed_out"})
     checks = all_checks(item.check.kind)
     for dep_name in item.check.depends_on:
         dep = checks.get(dep_name)
@@ -95,9 +98,11 @@ def _dependency_verdict(item: Item, profile: str, timeout: Optional[float]) -> O
             continue
         outcome = run_one(Item(item.qualname, item.spec, dep), profile, timeout=timeout)
         if outcome.status == "not_applicable":
-            return "not_applicable", f"{outcome.message} (through {dep_name}, which this check depends on)"
+            return ("not_applicable", f"{outcome.message} (through {dep_name}, which this check depends on)",
+                    None)
         if outcome.status not in ("passed", "xpassed"):
-            return "blocked", f"blocked: {dep_name} {outcome.status} on {item.qualname} (reported there)"
+            return ("blocked", f"blocked: {dep_name} {outcome.status} on {item.qualname} (reported there)",
+                    {"check": dep_name, "status": outcome.status})
     return None
 
 
@@ -122,7 +127,7 @@ def run_one(item: Item, profile: str = "ci", case: Optional[dict] = None, check_
     if check_dependencies and case is None:
         verdict = _dependency_verdict(item, profile, limit)
         if verdict:
-            return Outcome(item, verdict[0], verdict[1], [], time.perf_counter() - start)
+            return Outcome(item, verdict[0], verdict[1], [], time.perf_counter() - start, blocked_by=verdict[2])
     outcome = _classify(item, profile, case, limit, start)
     if case is None and item.expected is None:
         _OUTCOMES[key] = outcome

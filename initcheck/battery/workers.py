@@ -126,7 +126,7 @@ def reported(outcome: Any, with_record: bool) -> Reported:
 
         xf = expected_failure_for(outcome.item) if outcome.status in ("xfailed", "xpassed") else None
         record = outcome_record(outcome.item.qualname, outcome.item.check, outcome.status, outcome.seconds,
-                                outcome.message, outcome.evidence, xf)
+                                outcome.message, outcome.evidence, xf, outcome.blocked_by)
         record["reproduce"] = outcome.reproduce
     return Reported(outcome.item.qualname, outcome.item.check.name, outcome.item.check.family, outcome.status,
                     outcome.seconds, outcome.message, outcome.reproduce, record)

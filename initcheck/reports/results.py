@@ -13,13 +13,14 @@ Document::
      "budget": {"false_fail_run", "false_pass", "max_assertions", "alpha", "beta"}, "timeout": float,
      "outcomes": [{"spec", "check", "kind", "family", "status", "seconds", "message", "reproduce",
                    "expected_failure": {"reason", "versions", "evidence"} | null,
+                   "blocked_by": {"check", "status"} | null,
                    "evidence": [Evidence.to_dict(), ...]}],
      "load_errors": [str, ...], "load_warnings": [str, ...], "seconds": float,
      "interrupted": bool, "complete": bool}
 
 ``evidence[i]["data"]["figure"]`` holds the bounded figure data of
 :mod:`initcheck.checks.figure_data`.  ``kind``, ``family``, ``reproduce``,
-``expected_failure``, ``budget``, ``generated``, ``seconds`` and the
+``expected_failure``, ``blocked_by``, ``budget``, ``generated``, ``seconds`` and the
 Python/platform versions are newer than the first documents; readers treat
 them as optional.
 
@@ -56,7 +57,7 @@ STATUSES: tuple[str, ...] = ("passed", "failed", "error", "xfailed", "xpassed", 
 BAD: tuple[str, ...] = ("failed", "error", "xpassed")
 #: Fields of one outcome record.
 RECORD_FIELDS = ("spec", "check", "kind", "family", "status", "seconds", "message", "reproduce",
-                 "expected_failure", "evidence")
+                 "expected_failure", "blocked_by", "evidence")
 
 
 def expected_failure_record(xf: Any) -> Optional[dict[str, str]]:
@@ -68,11 +69,14 @@ def expected_failure_record(xf: Any) -> Optional[dict[str, str]]:
 
 
 def outcome_record(spec: str, check: Any, status: str, seconds: float, message: str, evidence: Iterable[Any],
-                   expected_failure: Any = None) -> dict[str, Any]:
-    """One outcome as plain data; ``check`` is a registered :class:`~initcheck.checks.Check`."""
+                   expected_failure: Any = None, blocked_by: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
+    """One outcome as plain data; ``check`` is a registered :class:`~initcheck.checks.Check`; ``blocked_by``
+    (a ``blocked`` outcome) names the prerequisite check and its status (``failed``, ``xfailed``,
+    ``timed_out``...)."""
     return {"spec": spec, "check": check.name, "kind": check.kind, "family": check.family, "status": status,
             "seconds": round(float(seconds), 3), "message": message,
             "expected_failure": expected_failure_record(expected_failure),
+            "blocked_by": dict(blocked_by) if blocked_by else None,
             "evidence": [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in evidence]}
 
 

@@ -32,7 +32,7 @@ def _battery(pairs, tmp_path, capsys):
             if o["status"] == "xfailed" and not shown and o.get("expected_failure"):
                 shown = set(o["expected_failure"]["reason"].split(" | "))
             status = o["status"]
-            if status == "blocked" and " xfailed on " not in (o.get("message") or ""):
+            if status == "blocked" and (o.get("blocked_by") or {}).get("status") != "xfailed":
                 status = "blocked-by-a-failure"  # a prerequisite failed for real: never an allowed status below
             statuses[(o["spec"], o["check"])] = (status, shown)
     return statuses

@@ -61,6 +61,7 @@ def test_initializer_contract_violation_blocks_everything_else(kind, message):
     for o in outcomes:
         if o.status == "blocked":
             assert o.message.startswith(f"blocked: {CONTRACTS['initializer']} failed on doubles>Broken-{kind}")
+            assert o.blocked_by == {"check": CONTRACTS["initializer"], "status": "failed"}
 
 
 def test_traceback_is_cut_to_the_plugins_frames():

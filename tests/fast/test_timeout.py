@@ -56,6 +56,8 @@ def test_a_hang_times_out_and_the_run_goes_on(site, tmp_path):
     statuses = {(o["spec"], o["check"]): o["status"] for o in data["outcomes"]}
     assert statuses[("a-hangs>Sleepy", "check_output_contract")] == "failed"
     assert {s for (spec, _), s in statuses.items() if spec == "a-hangs>Sleepy"} == {"failed", "blocked"}
+    assert {str(o["blocked_by"]) for o in data["outcomes"] if o["status"] == "blocked"} == {
+        str({"check": "check_output_contract", "status": "timed_out"})}
     assert statuses[("b-good>Half", "check_exact_values")] == "passed"
     suite = ET.parse(junit).getroot().find("testsuite")
     assert int(suite.get("failures")) == 1 and int(suite.get("tests")) == len(data["outcomes"])
