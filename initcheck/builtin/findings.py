@@ -27,6 +27,11 @@ from typing import Any, Callable, Optional
 
 from ..spec import ExpectedFailure
 
+#: The Keras releases each torch finding's reproduction ran on (one patch per minor line), said once.
+_TORCH_LINES_MEASURED = ("measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor "
+                         "line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, "
+                         "3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1)")
+
 __all__ = [
     "ORTHOGONAL_BFLOAT16", "ORTHOGONAL_FLOAT16_QR", "CONSTANT_FLOAT64", "FAN_TRANSPOSE", "FAN_DEPTHWISE", "FAN_GATES", "FAN_EINSUM",
     "SHAPE_FAN_FINDINGS", "SHAPE_FANS", "BF16_UNIFORM_128_VALUES", "MHA_SEEDED_CLONE", "SEED_ZERO_IGNORED",
@@ -62,7 +67,8 @@ ORTHOGONAL_FLOAT16_QR = ExpectedFailure(
              "'numpy.float16'>), 'Unsupported dtype float16.') (keras 3.10.0 and 3.15.1, jax 0.10.2); torch: "
              "NotImplementedError: \"geqrf_cpu\" not implemented for 'Half' (keras 3.10.0 and 3.15.1, torch 2.13.0); "
              "TensorFlow (Keras 2.12-3.15): an orthogonal float16 matrix, max |W^T W - I| = 0.0015"
-             "; the versions: torch holds from 3.0.5 to 3.15.1 (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1)); JAX measured on 3.10.0 and 3.15.1 only (older Keras lines do not train on the current JAX: tox.ini)",
+             "; the versions: torch holds from 3.0.5 to 3.15.1 (" + _TORCH_LINES_MEASURED + "); JAX measured on "
+             "3.10.0 and 3.15.1 only (older Keras lines do not train on the current JAX: tox.ini)",
     match="raised \\w+: .*(float16|Half)",
 )
 CONSTANT_FLOAT64 = ExpectedFailure(
@@ -200,7 +206,7 @@ TORCH_TRUNCATED_NORMAL_OUTSIDE = ExpectedFailure(
               "check_low_precision float16 'support_exact statistic 7 > threshold 0 at n=1343488' on all seven "
               "truncated-normal specs (GlorotNormal, HeNormal, LecunNormal, TruncatedNormal, the three truncated "
               "VarianceScaling), 2026-12-03"
-              "; the versions: holds on every line (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1))"),
+              "; the versions: holds on every line (" + _TORCH_LINES_MEASURED + ")"),
     match=r"(support|low-precision law): support_exact statistic|tail count: binomial_extreme statistic",
 )
 
@@ -587,7 +593,7 @@ TORCH_WEIGHT_DECAY_FLOAT32 = ExpectedFailure(
               "whose ci draw has such a case, AdamW's trajectory and EMA checks (wd 0.5) by ~1e7x; "
               "check_accumulation_matches_mean_step (float64, wd 0.1) too, declared there beside "
               "ACCUMULATION_EVERY_CALL since 2026-12-03 (each failing case passes with weight_decay None)"
-              "; the versions: holds on every line (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1))"),
+              "; the versions: holds on every line (" + _TORCH_LINES_MEASURED + ")"),
     match=r"weights differ from the reference",
 )
 TORCH_FLOAT64_MAXIMUM = ExpectedFailure(
@@ -601,7 +607,7 @@ TORCH_FLOAT64_MAXIMUM = ExpectedFailure(
               "TensorFlow; SGD(float32(1e-4), clipnorm=float32(0.05)), float64 w0 = [0.10296768], g = "
               "[0.17725309]: the step is off by 4.1e-8 relative on torch, 8e-13 on TensorFlow (keras 3.15.1, "
               "torch 2.13.0); check_clipping's float64 clipnorm case fails by 110x-2900x the float64 tolerance"
-              "; the versions: holds from 3.12.0, not on 3.11.3 and older (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1))"),
+              "; the versions: holds from 3.12.0, not on 3.11.3 and older (" + _TORCH_LINES_MEASURED + ")"),
     match=r"clipnorm=[0-9.e-]+: weights differ from the reference",
 )
 TORCH_PYTHON_FLOAT_FLOAT32 = ExpectedFailure(
@@ -619,7 +625,7 @@ TORCH_PYTHON_FLOAT_FLOAT32 = ExpectedFailure(
               "check_ema and check_clipping then pass; on 2026-12-04 check_loss_scaling's small-beta designed "
               "case (beta_1 = beta_2 = float32(0.001), 8.6e6x the tolerance) passes with that patch alone and "
               "still fails with the other three torch patches"
-              "; the versions: holds on every line (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1))"),
+              "; the versions: holds on every line (" + _TORCH_LINES_MEASURED + ")"),
     match=r"weights differ from the reference",
 )
 TORCH_FLOAT64_MEAN = ExpectedFailure(
@@ -643,7 +649,8 @@ TORCH_FLOAT64_MEAN = ExpectedFailure(
               "run failed Adafactor's float64 cases of the six checks declared here but loss scaling (1.8e3x-2.3e6x "
               "the tolerance); replayed with ops.mean computed in float64 alone, all six pass (15 passed, 0 failed; "
               "unpatched 6 failed)"
-              "; the versions: holds on torch from 3.12.0, not on 3.11.3 and older (measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, 3.12.0, 3.12.4, 3.13.2, 3.14.1, 3.15.1)); JAX x64 measured on 3.15.1"),
+              "; the versions: holds on torch from 3.12.0, not on 3.11.3 and older (" + _TORCH_LINES_MEASURED
+              + "); JAX x64 measured on 3.15.1"),
     match=r"weights differ from the reference",
 )
 

@@ -168,11 +168,18 @@ class Parts:
             self._record(name, False, failure.evidence.message, failure.evidence.data)
             return None
         except Exception as exc:  # a crash in one part must not stop the others
-            self._record(name, False, f"raised {type(exc).__name__}: {str(exc)[:300]}", {})
+            self.failed_with(name, exc)
             return None
         self._record(name, True, ev.message if isinstance(ev, Evidence) else "passed",
                      ev.data if isinstance(ev, Evidence) else {})
         return ev
+
+    def failed_with(self, name: str, exc: BaseException) -> None:
+        """Record part ``name`` as failed by ``exc``, raised outside :meth:`run` (a step every part needs)."""
+        if isinstance(exc, CheckFailure):
+            self._record(name, False, exc.evidence.message, exc.evidence.data)
+        else:
+            self._record(name, False, f"raised {type(exc).__name__}: {str(exc)[:300]}", {})
 
     def _record(self, name: str, passed: bool, message: str, data: Mapping[str, Any]) -> None:
         if not message.startswith(name):

@@ -78,6 +78,11 @@ class Rule:
             ``learning_rate_form`` (``"constant"``, ``"callable"`` or
             ``"schedule"``): the rule's documentation treats a constant rate
             differently (Adafactor's relative step).
+        decay_rates: The hyperparameters that weight a running average as
+            ``rate * old + (1 - rate) * new`` (Adam's betas, RMSprop's
+            ``rho``): the designed cases set them near 0, where ``1 - rate``
+            is near 1 and a constant rounded to float32 inside a float64 step
+            moves the whole step.
     """
 
     name: str
@@ -89,6 +94,7 @@ class Rule:
     uses_step_count: bool = False
     coupling: str = "elementwise"
     reads_learning_rate_form: bool = False
+    decay_rates: tuple[str, ...] = ()
 
     def convention(self, hp: Mapping[str, Any], name: str) -> str:
         """The value of convention ``name`` in ``hp`` (its default when absent)."""
@@ -101,6 +107,9 @@ class Rule:
     def __post_init__(self) -> None:
         if self.coupling not in COUPLINGS:
             raise ValueError(f"rule {self.name!r}: coupling {self.coupling!r} is not one of {COUPLINGS}")
+        unread = sorted(set(self.decay_rates) - set(self.hyperparameters))
+        if unread:
+            raise ValueError(f"rule {self.name!r}: decay_rates {unread} are not among its hyperparameters")
 
 
 #: The ways a rule may couple the entries of a variable (see :attr:`Rule.coupling`).
@@ -477,23 +486,27 @@ RULES: dict[str, Rule] = {
                 ("momentum", "nesterov"), "Sutskever et al. 2013; Keras SGD docs"),
     "adam": Rule("adam", adam_init, adam_step, {"epsilon_form": ("epsilon_hat", "epsilon")},
                  ("beta_1", "beta_2", "epsilon", "amsgrad"), "Kingma & Ba 2015; Reddi et al. 2018",
-                 uses_step_count=True),
+                 uses_step_count=True, decay_rates=("beta_1", "beta_2")),
     "adamax": Rule("adamax", adamax_init, adamax_step, {}, ("beta_1", "beta_2", "epsilon"),
-                   "Kingma & Ba 2015, Algorithm 2", uses_step_count=True),
+                   "Kingma & Ba 2015, Algorithm 2", uses_step_count=True, decay_rates=("beta_1", "beta_2")),
     "nadam": Rule("nadam", nadam_init, nadam_step, {"nadam_schedule": ("keras_0.96_pow_t", "torch_psi_0.004")},
-                  ("beta_1", "beta_2", "epsilon"), "Dozat 2016", uses_step_count=True),
+                  ("beta_1", "beta_2", "epsilon"), "Dozat 2016", uses_step_count=True,
+                  decay_rates=("beta_1", "beta_2")),
     "rmsprop": Rule("rmsprop", rmsprop_init, rmsprop_step, {"epsilon_placement": ("inside_sqrt", "outside_sqrt")},
-                    ("rho", "momentum", "epsilon", "centered"), "Hinton 2012 lecture 6e; Graves 2013"),
+                    ("rho", "momentum", "epsilon", "centered"), "Hinton 2012 lecture 6e; Graves 2013",
+                    decay_rates=("rho",)),
     "adagrad": Rule("adagrad", adagrad_init, adagrad_step, {"epsilon_placement": ("inside_sqrt", "outside_sqrt")},
                     ("initial_accumulator_value", "epsilon"), "Duchi et al. 2011"),
-    "adadelta": Rule("adadelta", adadelta_init, adadelta_step, {}, ("rho", "epsilon"), "Zeiler 2012"),
+    "adadelta": Rule("adadelta", adadelta_init, adadelta_step, {}, ("rho", "epsilon"), "Zeiler 2012",
+                     decay_rates=("rho",)),
     "ftrl": Rule("ftrl", ftrl_init, ftrl_step, {"ftrl_l2": ("doubled", "paper")},
                  ("learning_rate_power", "initial_accumulator_value", "l1_regularization_strength",
                   "l2_regularization_strength", "l2_shrinkage_regularization_strength", "beta"),
                  "McMahan et al. 2013, Algorithm 1; TF ApplyFtrlV2 docs"),
-    "lion": Rule("lion", lion_init, lion_step, {}, ("beta_1", "beta_2"), "Chen et al. 2023"),
+    "lion": Rule("lion", lion_init, lion_step, {}, ("beta_1", "beta_2"), "Chen et al. 2023",
+                 decay_rates=("beta_1", "beta_2")),
     "lamb": Rule("lamb", lamb_init, lamb_step, {}, ("beta_1", "beta_2", "epsilon"), "You et al. 2020",
-                 uses_step_count=True, coupling="layerwise"),
+                 uses_step_count=True, coupling="layerwise", decay_rates=("beta_1", "beta_2")),
     "adafactor": Rule("adafactor", adafactor_init, adafactor_step,
                       {"adafactor_relative_step": ("always", "documented")},
                       ("beta_2_decay", "epsilon_1", "epsilon_2", "clip_threshold", "relative_step"),

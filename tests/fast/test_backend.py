@@ -199,6 +199,13 @@ def test_jitted_stateless_steps_is_the_jax_trainers_path():
     for (g,) in grads:  # Keras's SGD: v = m * v - lr * g; w += v
         velocity = 0.5 * velocity - 0.5 * g
         expected = expected + velocity
-    assert len(history) == 3 and np.allclose(history[-1][0], expected, rtol=1e-6, atol=0)
-    assert np.allclose(np.asarray(w), expected, rtol=1e-6, atol=0)
+    # The float32 run's distance from the exact rule, bounded by the project's running error analysis.
+    from initcheck.references.error_bounds import FACTOR, trajectory_bounds
+    from initcheck.references.optimizers import RULES
+
+    bounds = trajectory_bounds(RULES["sgd"], [np.array([1.0, -2.0])], [[g.astype(np.float64)] for (g,) in grads],
+                               [0.5, 0.5], {"momentum": 0.5, "nesterov": False}, "float32")
+    tolerance = FACTOR * (bounds.impl[0] + bounds.ref[0])
+    assert len(history) == 3 and np.all(np.abs(history[-1][0] - expected) <= tolerance)
+    assert np.all(np.abs(np.asarray(w, dtype=np.float64) - expected) <= tolerance)
     assert kc.optimizer_iterations(opt) == 2

@@ -208,9 +208,10 @@ def test_designed_sparse_cases_switch_each_option_with_repeated_indices():
             (False, 0.0), (True, 0.0), (True, 0.9)]
 
 
-def test_loss_scaling_designs_a_small_beta_case_where_the_spec_has_betas():
-    """1 - beta near 1 is where a float32-rounded constant shows in a float64 step (Lamb on torch); the drawn
-    cases reach it only by luck, so check_loss_scaling runs it by design beside the defaults case."""
+def test_loss_scaling_designs_a_small_decay_rate_case_where_the_rule_has_decay_rates():
+    """1 - rate near 1 is where a float32-rounded constant shows in a float64 step (Lamb on torch); the drawn
+    cases reach it only by luck, so check_loss_scaling runs it by design beside the defaults case.  The rates
+    are the rule's declared ``decay_rates`` (RMSprop's ``rho`` too), not the names that start with ``beta_``."""
     import numpy as np
 
     from initcheck.builtin.optimizers import builtin_specs
@@ -222,7 +223,9 @@ def test_loss_scaling_designs_a_small_beta_case_where_the_spec_has_betas():
         defaults, small = design(specs["Lamb"])
         assert defaults["dtype"] == small["dtype"] == "float64"
         assert small["hp"] == dict(defaults["hp"], beta_1=float(np.float32(0.001)), beta_2=float(np.float32(0.001)))
-    assert len(design(specs["SGD"])) == 1  # no betas: the defaults case only
+    defaults, small = design(specs["RMSprop"])
+    assert small["hp"] == dict(defaults["hp"], rho=float(np.float32(0.001)))
+    assert len(design(specs["SGD"])) == 1  # no decay rates: the defaults case only
     assert design(specs["Nadam"]) == []  # float32 only (Nadam-float64 is its own spec)
 
 

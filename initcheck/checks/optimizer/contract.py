@@ -16,7 +16,7 @@ import numpy as np
 from ...strategies import optimizer_cases
 from .. import register_check
 from ..evidence import Evidence, fail, ok, plugin_traceback
-from .runner import gradient_sequence, initial_weights
+from .runner import fresh_variables, gradient_sequence
 
 __all__ = ["check_optimizer_contract"]
 
@@ -35,7 +35,7 @@ def check_optimizer_contract(spec: Any, case: dict) -> Evidence:
         optimizer = spec.build(case["lr"], case["hp"])
     except Exception as exc:
         raise _raised("the factory", exc, case) from None
-    variables = [kc.variable(w.astype(case["dtype"]), name=f"var{i}") for i, w in enumerate(initial_weights(case))]
+    variables = fresh_variables(case)
     (grads,) = gradient_sequence(case, 1)
     try:
         kc.apply_gradients(optimizer, [g.astype(case["dtype"]) for g in grads], variables)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -16,7 +17,8 @@ from ...strategies import optimizer_cases
 from .. import register_check
 from ..evidence import CheckFailure, Evidence, Parts, fail, ok
 from .runner import (REPLICA_SUM_ULPS, Reference, case_rng, compare_to_reference, constant_lrs, expect_reference,
-                     gradient_sequence, has, initial_weights, reference, run_keras, same_setting, tolerance)
+                     fresh_variables, gradient_sequence, has, initial_weights, reference, run_keras, same_setting,
+                     tolerance)
 
 __all__ = [
     "check_sparse_matches_dense", "check_clipping", "check_learning_rate_forms", "check_weight_decay", "check_ema",
@@ -84,23 +86,24 @@ def designed_float64_cases(spec: Any, steps: int, **extra: Any) -> list[dict]:
              "lr": float32_exact(0.01), "hp": hp, "steps": steps, **extra}]
 
 
-def small_betas(spec: Any) -> dict:
-    """The spec's documented ``beta_*`` hyperparameters in (0, 1) set to 0.001 (rounded to float32), else ``{}``.
+def small_decay_rates(spec: Any) -> dict:
+    """The decay rates of the spec's rule (:attr:`~initcheck.references.optimizers.Rule.decay_rates`: Adam's
+    betas, RMSprop's ``rho``) that it documents in (0, 1), each set to 0.001 rounded to float32; else ``{}``.
 
-    ``1 - beta`` is then near 1, where a constant rounded to float32 inside a float64 update is off by up to
-    6e-8 of the whole step (at the defaults ``1 - beta`` is small and the same rounding moves the step less
+    ``1 - rate`` is then near 1, where a constant rounded to float32 inside a float64 update is off by up to
+    6e-8 of the whole step (at the defaults ``1 - rate`` is small and the same rounding moves the step less
     than the float64 tolerance): the case that reaches such a rounding on purpose (Lamb's ``1 - beta_2`` on
     torch, ``torch-python-float-float32``).
     """
     return {k: float32_exact(0.001) for k, v in _documented_hp(spec).items()
-            if k.startswith("beta_") and isinstance(v, float) and 0.0 < v < 1.0}
+            if k in spec.rule.decay_rates and isinstance(v, float) and 0.0 < v < 1.0}
 
 
 def _loss_scaling_designed(spec: Any) -> list[dict]:
-    """The float64 case at the defaults, and (specs with betas) the same case with small betas."""
+    """The float64 case at the defaults, and (rules with decay rates) the same case with small decay rates."""
     cases = designed_float64_cases(spec, 4, scale=1024.0, bad_step=1, bad="inf")
-    betas = small_betas(spec)
-    return cases + [dict(c, hp=dict(c["hp"], **betas)) for c in cases if betas]
+    rates = small_decay_rates(spec)
+    return cases + [dict(c, hp=dict(c["hp"], **rates)) for c in cases if rates]
 
 
 def designed_sparse_cases(spec: Any) -> list[dict]:
@@ -434,8 +437,6 @@ def check_loss_scaling(spec: Any, case: dict) -> Evidence:
 
     grads = gradient_sequence(case)
     scale = float(case["scale"])
-    inner = spec.build(case["lr"], case["hp"])
-    lso = kc.loss_scale_optimizer(inner, initial_scale=scale, dynamic_growth_steps=1000)
     unscales = kc.loss_scale_unscales_in_apply()
     bad = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}[case["bad"]]
     fed, kept = [], []
@@ -449,64 +450,75 @@ def check_loss_scaling(spec: Any, case: dict) -> Evidence:
         else:
             kept.append(g)
         fed.append(step)
+    expected = _LossScaled(spec, case, kept, current, unscales)
     parts = Parts(case)
     jitted = kc.capability_missing(("jax_stateless_jit",)) is None
+    lso = expected.fresh_optimizer()
     try:
         run = run_keras(spec, case, fed, optimizer=lso)
     except Exception as exc:
         if not jitted:
             raise
         # Another path follows: the eager failure is one part, so it cannot hide what the jitted path shows.
-        parts.run("apply_gradients", _raiser(exc))
+        parts.failed_with("apply_gradients", exc)
     else:
-        _loss_scaling_parts(parts, spec, case, run.weights, lso, kept, current, unscales, prefix="")
+        expected.judge(parts, run.weights, lso)
     if jitted:  # JAX: the same steps as Keras's trainer takes them, stateless_apply under jax.jit
         prefix = "stateless_apply under jax.jit: "
-        lso = kc.loss_scale_optimizer(spec.build(case["lr"], case["hp"]), initial_scale=scale,
-                                      dynamic_growth_steps=1000)
-        variables = [kc.variable(w.astype(case["dtype"]), name=f"var{i}")
-                     for i, w in enumerate(initial_weights(case))]
+        lso = expected.fresh_optimizer()
         try:
-            weights = kc.jitted_stateless_steps(lso, variables, [[x.astype(case["dtype"]) for x in g] for g in fed])
+            weights = kc.jitted_stateless_steps(lso, fresh_variables(case),
+                                                [[x.astype(case["dtype"]) for x in g] for g in fed])
         except Exception as exc:  # a part of its own too: the eager part's verdict stays in the report
-            parts.run(prefix + "the run", _raiser(exc))
+            parts.failed_with(prefix + "the run", exc)
         else:
-            _loss_scaling_parts(parts, spec, case, weights, lso, kept, current, unscales, prefix=prefix)
+            expected.judge(parts, weights, lso, prefix=prefix)
     return parts.verdict(unscaled_inside_apply=unscales)
 
 
-def _raiser(exc: BaseException) -> Any:
-    def again() -> Evidence:
-        raise exc
+@dataclass(frozen=True)
+class _LossScaled:
+    """What a loss-scaled run of one case must show: the finite gradients ``kept`` (unscaled) applied as the
+    reference applies them, the non-finite step skipped, the dynamic scale at ``final_scale``."""
 
-    return again
+    spec: Any
+    case: dict
+    kept: list
+    final_scale: float
+    unscales: bool
 
+    def fresh_optimizer(self) -> Any:
+        from ... import keras_compat as kc
 
-def _loss_scaling_parts(parts: Parts, spec: Any, case: dict, weights: list, lso: Any, kept: list, current: float,
-                        unscales: bool, prefix: str) -> None:
-    """The three properties of a loss-scaled run (its weights after every step): the non-finite step skipped,
-    the dynamic scale as documented, the finite steps equal to the reference."""
-    from ... import keras_compat as kc
+        return kc.loss_scale_optimizer(self.spec.build(self.case["lr"], self.case["hp"]),
+                                       initial_scale=float(self.case["scale"]), dynamic_growth_steps=1000)
 
-    def skipped() -> Evidence:
-        after = weights[case["bad_step"] + 1]
-        before = weights[case["bad_step"]]
-        if not all(np.array_equal(a, b) for a, b in zip(after, before)):
-            raise fail(f"a {case['bad']} gradient was applied instead of skipped", case)
-        return ok(f"the {case['bad']} step was skipped", case)
+    def judge(self, parts: Parts, weights: list, lso: Any, prefix: str = "") -> None:
+        """The three properties of a run (its weights after every step, its wrapper), each a part."""
+        from ... import keras_compat as kc
 
-    def scale_after() -> Evidence:
-        have = kc.loss_scale_value(lso)
-        if have != current:
-            raise fail(f"loss scale is {have}, documented dynamic scale {current}", case,
-                       initial_scale=float(case["scale"]))
-        return ok(f"loss scale {have} as documented", case, initial_scale=float(case["scale"]))
+        case, spec = self.case, self.spec
 
-    what = f"loss-scaled run (scale {float(case['scale'])}, {case['bad']} at step {case['bad_step']})"
-    parts.run(prefix + "non-finite step skipped", skipped)
-    parts.run(prefix + "dynamic loss scale", scale_after)
-    parts.run(prefix + what, lambda: expect_reference(spec, case, weights[-1], kept, constant_lrs(case, len(kept)),
-                                                      prefix + what, extra={"unscaled_inside_apply": unscales}))
+        def skipped() -> Evidence:
+            after = weights[case["bad_step"] + 1]
+            before = weights[case["bad_step"]]
+            if not all(np.array_equal(a, b) for a, b in zip(after, before)):
+                raise fail(f"a {case['bad']} gradient was applied instead of skipped", case)
+            return ok(f"the {case['bad']} step was skipped", case)
+
+        def scale_after() -> Evidence:
+            have = kc.loss_scale_value(lso)
+            if have != self.final_scale:
+                raise fail(f"loss scale is {have}, documented dynamic scale {self.final_scale}", case,
+                           initial_scale=float(case["scale"]))
+            return ok(f"loss scale {have} as documented", case, initial_scale=float(case["scale"]))
+
+        what = f"loss-scaled run (scale {float(case['scale'])}, {case['bad']} at step {case['bad_step']})"
+        parts.run(prefix + "non-finite step skipped", skipped)
+        parts.run(prefix + "dynamic loss scale", scale_after)
+        parts.run(prefix + what, lambda: expect_reference(
+            spec, case, weights[-1], self.kept, constant_lrs(case, len(self.kept)), prefix + what,
+            extra={"unscaled_inside_apply": self.unscales}))
 
 
 def _ck_cases(spec: Any) -> Any:

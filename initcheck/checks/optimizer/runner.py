@@ -50,8 +50,8 @@ from ..evidence import Evidence, fail, ok
 from ..figure_data import trajectory_summary
 
 __all__ = [
-    "C_ULPS", "PERTURB_ULPS", "SPREAD_FACTOR", "KerasRun", "Reference", "initial_weights", "gradient_sequence",
-    "case_rng", "run_keras", "reference_trace", "reference", "tolerance", "heuristic_tolerance", "Tolerances",
+    "C_ULPS", "PERTURB_ULPS", "SPREAD_FACTOR", "KerasRun", "Reference", "initial_weights", "fresh_variables",
+    "gradient_sequence", "case_rng", "run_keras", "reference_trace", "reference", "tolerance", "heuristic_tolerance", "Tolerances",
     "LR_SCHEDULE_ULPS", "CLIP_RESCALE_ULPS", "REPLICA_SUM_ULPS", "compare_to_reference",
     "expect_reference", "constant_lrs", "has", "assert_unmoved", "same_setting", "weight_decay_in_force",
 ]
@@ -84,6 +84,14 @@ def initial_weights(case: Mapping[str, Any]) -> list[np.ndarray]:
     rng = case_rng(case, 1)
     dt = np.dtype(case["dtype"])
     return [rng.normal(0.0, 1.0, size=tuple(s)).astype(dt).astype(np.float64) for s in case["shapes"]]
+
+
+def fresh_variables(case: Mapping[str, Any], names: Optional[Sequence[str]] = None) -> list:
+    """Backend variables holding :func:`initial_weights` in the case dtype, named ``var0, var1...`` by default."""
+    from ... import keras_compat as kc
+
+    names = names or [f"var{i}" for i in range(len(case["shapes"]))]
+    return [kc.variable(w.astype(case["dtype"]), name=n) for w, n in zip(initial_weights(case), names)]
 
 
 def gradient_sequence(case: Mapping[str, Any], n: Optional[int] = None) -> list[list[np.ndarray]]:
@@ -121,8 +129,7 @@ def run_keras(spec: Any, case: Mapping[str, Any], grads: Sequence[Sequence[Any]]
     from ... import keras_compat as kc
 
     if variables is None:
-        names = names or [f"var{i}" for i in range(len(case["shapes"]))]
-        variables = [kc.variable(w.astype(case["dtype"]), name=n) for w, n in zip(initial_weights(case), names)]
+        variables = fresh_variables(case, names)
     if optimizer is None:
         lr = case["lr"] if learning_rate is None else learning_rate
         optimizer = spec.build(lr, case["hp"], **dict(options or {}))
