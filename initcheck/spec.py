@@ -24,7 +24,7 @@ import math
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping, Optional, Sequence, Union
 
 from .dtypes import FLOAT_DTYPES
 from .laws import Fans, Law, LawError, shape_fans
@@ -108,6 +108,23 @@ class SpecError(ValueError):
         super().__init__(f"invalid spec {spec_name!r}: field {field_name!r}: {problem}")
 
 
+def _requirements(alternative: str) -> list:
+    """The requirements of one ``;``-separated alternative of :attr:`ExpectedFailure.versions`."""
+    from packaging.requirements import Requirement
+
+    return [Requirement(part.strip()) for part in alternative.split(";") if part.strip()]
+
+
+def _all_hold(requirements: Sequence[Any], installed: Mapping[str, str]) -> bool:
+    from packaging.version import Version
+
+    for req in requirements:
+        have = installed.get(req.name)
+        if have is None or not req.specifier.contains(Version(have), prereleases=True):
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class ExpectedFailure:
     """A declared, versioned known failure: it becomes a *strict* xfail.
@@ -122,7 +139,9 @@ class ExpectedFailure:
         reason: What is wrong, in one sentence.
         versions: Where it holds, as ``;``-separated requirement strings over
             ``tensorflow`` and ``keras`` (the Keras actually in use), e.g.
-            ``"keras>=3.0,<3.8; tensorflow>=2.16"``.  Empty means everywhere.
+            ``"keras>=3.0,<3.8; tensorflow>=2.16"``; alternatives are joined by
+            ``||`` (``"keras>=3.0,<3.5 || keras>=3.14"``: a bug that left and
+            came back).  Empty means everywhere.
         evidence: The measured figures or minimal case behind the claim.
         match: Regular expression the failure must contain (``re.search``);
             empty matches any failure of the check.
@@ -162,18 +181,12 @@ class ExpectedFailure:
             return False
         if not self.versions.strip():
             return True
-        from packaging.requirements import Requirement
-        from packaging.version import Version
-
-        for part in self.versions.split(";"):
-            part = part.strip()
-            if not part:
-                continue
-            req = Requirement(part)
-            have = installed.get(req.name)
-            if have is None or not req.specifier.contains(Version(have), prereleases=True):
-                return False
-        return True
+        # Every alternative is parsed first, so a malformed one raises whatever the installed versions are.
+        texts = self.versions.split("||")
+        if len(texts) > 1 and not all(t.strip() for t in texts):
+            raise ValueError(f"an empty alternative around '||' in {self.versions!r}")
+        alternatives = [_requirements(t) for t in texts]
+        return any(_all_hold(reqs, installed) for reqs in alternatives)
 
     def validate(self, spec_name: str, check: str) -> None:
         if not isinstance(self.reason, str) or not self.reason.strip():

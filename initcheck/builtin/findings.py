@@ -35,7 +35,8 @@ _TORCH_LINES_MEASURED = ("measured 2026-12-04 on torch 2.13.0 with the reproduct
 __all__ = [
     "ORTHOGONAL_BFLOAT16", "ORTHOGONAL_FLOAT16_QR", "CONSTANT_FLOAT64", "FAN_TRANSPOSE", "FAN_DEPTHWISE", "FAN_GATES", "FAN_EINSUM",
     "SHAPE_FAN_FINDINGS", "SHAPE_FANS", "BF16_UNIFORM_128_VALUES", "MHA_SEEDED_CLONE", "SEED_ZERO_IGNORED",
-    "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "SEEDS_FOLDED", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
+    "SEED_ZERO_TOUCHES_RANDOM", "SEED_ZERO", "SEEDS_FOLDED", "TORCH_SEEDS_FOLDED", "TORCH_SEED_INT32_OVERFLOW",
+    "SEED_COLLISION_FINDINGS", "IDENTITY_NOT_DESERIALIZABLE", "initializer_findings",
     "CLIP_CONFLICT_ACCEPTED", "LR_CALLABLE_GETS_ITERATIONS", "ACCUMULATION_EVERY_CALL", "MIRRORED_NOT_SUMMED",
     "EARLY_KERAS3_FINDINGS", "early_keras3_findings", "SPARSE_DUPLICATES", "LOSS_SCALE_SKIP_COUNTS",
     "LOSS_SCALE_EAGER_JAX", "NADAM_LOSS_SCALE_U_PRODUCT", "JAX_BF16_NORMAL_128_VALUES",
@@ -276,13 +277,12 @@ SEED_ZERO = {"check_seed_contract": SEED_ZERO_IGNORED, "check_config_round_trip"
 #: ``tf.int32.max - 1`` (``_cast_seed``) -- so two seeds congruent modulo 2^32, resp. 2^31 - 2, draw the same
 #: weights.  Keras 2 (tf.keras 2.12, tf_keras 2.21) keeps the seeds apart.
 SEEDS_FOLDED = ExpectedFailure(
-    # keras/src/backend/tensorflow/random.py and keras/src/backend/torch/random.py; no collision on JAX
-    # (docs/backends.md).
-    backends=("tensorflow", "torch"),
-    reason="Keras 3 (TensorFlow and torch backends) reduces integer seeds modulo a fixed number before drawing "
-           "(TensorFlow: 2^32 in 3.0-3.4, 2^31 - 2 from 3.5; torch: 2^32), so distinct seeds draw identical "
-           "weights -- on TensorFlow from 3.5 even two seeds inside 0..2^31 - 1 (0 and 2^31 - 2, 1 and "
-           "2^31 - 1) -- and negative seeds are accepted silently",
+    # keras/src/backend/tensorflow/random.py; torch has findings of its own (TORCH_SEEDS_FOLDED,
+    # TORCH_SEED_INT32_OVERFLOW); no collision on JAX (docs/backends.md).
+    backends=("tensorflow",),
+    reason="Keras 3 on TensorFlow reduces integer seeds modulo a fixed number before drawing (2^32 in 3.0-3.4, "
+           "2^31 - 2 from 3.5), so distinct seeds draw identical weights -- from 3.5 even two seeds inside "
+           "0..2^31 - 1 (0 and 2^31 - 2, 1 and 2^31 - 1) -- and negative seeds are accepted silently",
     versions="keras>=3",
     evidence="keras 3.15.1 on TF 2.21: every random initializer draws the same weights for seeds 0 and 2**31 - 2, "
              "1 and 2**31 - 1, -1 and 2**31 - 3, 7 and 2**63 - 1 (check_seed_collisions on GlorotUniform, root seed "
@@ -292,15 +292,49 @@ SEEDS_FOLDED = ExpectedFailure(
              "designed seeds (check_seed_collisions passes for every built-in), NumPy integer seeds draw like "
              "Python ints; tf_keras 2.21: the reproduction finds no collision; on 3.15.1 and 2.12 the 43 designed "
              "seeds outside [-2**63, 2**63) raise ValueError; sources: keras 3.4.1 backend/tensorflow/random.py "
-             "`tf.cast(draw_seed(seed), 'int32')` of a uint32 seed, 3.5.0 `tf.math.floormod(seed, tf.int32.max - 1)`; "
-             "keras 3.15.1 on torch 2.13.0: check_seed_collisions on GlorotUniform and HeNormal, 9299 colliding "
-             "pairs, every difference a multiple of 2**32 (0 and 2**32, 5 and 5 + 2**32 draw the same weights; "
-             "0 and 2**31 - 2 do not); source: keras/src/backend/torch/random.py "
-             "`generator.manual_seed(int(first_seed + second_seed) & 0xFFFFFFFF)`",
+             "`tf.cast(draw_seed(seed), 'int32')` of a uint32 seed, 3.5.0 `tf.math.floormod(seed, tf.int32.max - 1)`",
     # Collisions and nothing else (each other problem of the check is appended after "; "), at either modulus.
     match=r"^\d+ pair\(s\) of distinct seeds draw identical values, .*every colliding pair differs by a "
           r"multiple of (2147483646|4294967296)$",
 )
+
+#: check_seed_collisions on torch, Keras 3.0-3.4 and again from 3.14: the seed reaches torch.Generator as 32 bits.
+TORCH_SEEDS_FOLDED = ExpectedFailure(
+    backends=("torch",),
+    reason="Keras 3 on torch (3.0-3.4, and again from 3.14) seeds its torch.Generator with the integer seed "
+           "modulo 2^32, so seeds that differ by a multiple of 2^32 draw identical weights (5 and 5 + 2^32, "
+           "-1 and 2^32 - 1)",
+    versions="keras>=3.0,<3.5 || keras>=3.14",
+    evidence="keras 3.15.1 on torch 2.13.0: check_seed_collisions on GlorotUniform and HeNormal, 9299 colliding "
+             "pairs, every difference a multiple of 2**32 (0 and 2**32, 5 and 5 + 2**32 draw the same weights; "
+             "0 and 2**31 - 2 do not); the reproduction (GlorotUniform, RandomNormal, TruncatedNormal, "
+             "Orthogonal; pairs (5, 5 + 2**32), (-1, 2**32 - 1), (0, 2**32): all 12 identical from 3.2, 8 of 12 on "
+             "3.0-3.1, where seed 0 is unseeded (seed-zero-ignored)) exits 1 on 3.0.5, 3.1.0, "
+             "3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.14.1 and 3.15.1, and 0 on 3.5.0-3.13.2, where those seeds "
+             "raise instead (torch-seed-int32-overflow; " + _TORCH_LINES_MEASURED + ")",
+    match=r"^\d+ pair\(s\) of distinct seeds draw identical values, .*every colliding pair differs by a "
+          r"multiple of 4294967296$",
+)
+
+#: check_seed_collisions on torch, Keras 3.5-3.13: the seed tensor is int32 and torch refuses wider values.
+TORCH_SEED_INT32_OVERFLOW = ExpectedFailure(
+    backends=("torch",),
+    reason="Keras 3.5-3.13 on torch reject every integer seed outside int32 (2^31 and above, below -2^31) with "
+           "torch's 'RuntimeError: value cannot be converted to type int32 without overflow' instead of a "
+           "ValueError naming the seed: a documented 'Python integer' seed such as 2**32 crashes the initializer",
+    versions="keras>=3.5,<3.14",
+    evidence="check_seed_collisions on GlorotUniform, keras 3.5.0 and 3.13.2 with torch 2.13.0: 208 of the 434 "
+             "designed seeds raise, 165 of them RuntimeError (the other 43, outside int64, raise a clear error), "
+             "0 colliding pairs; the reproduction (GlorotUniform(seed=2**31)((4, 4))) exits 1 on 3.5.0-3.9.2, "
+             "3.10.0, 3.11.3, 3.12.0, 3.12.4 and 3.13.2, and 0 on 3.0.5-3.4.1, 3.14.1 and 3.15.1, where the seed "
+             "is folded instead (torch-seeds-folded; " + _TORCH_LINES_MEASURED + ")",
+    # That error and no other problem of the check (each is appended after "; ").
+    match=r"^\d+ seed\(s\) raised something other than ValueError, TypeError, OverflowError, e\.g\. "
+          r"\(-?\d+, 'RuntimeError: value cannot be converted to type int32 without overflow'\)$",
+)
+
+#: Every declaration check_seed_collisions carries on a Keras initializer (each holds on its own backend and lines).
+SEED_COLLISION_FINDINGS = [SEEDS_FOLDED, TORCH_SEEDS_FOLDED, TORCH_SEED_INT32_OVERFLOW]
 
 IDENTITY_NOT_DESERIALIZABLE = ExpectedFailure(
     reason="Keras 3.0-3.2.0 leave Identity out of the initializers' deserialization table (ALL_OBJECTS), so a "
@@ -346,7 +380,7 @@ def initializer_findings(mode: Optional[str], distribution: str) -> dict:
                 found[f"check_layer_variance_{kind}"] = finding  # the layer check's name (checks.layers)
     found["check_layer_independence_multi_head_attention"] = MHA_SEEDED_CLONE
     found.update(SEED_ZERO)
-    found["check_seed_collisions"] = SEEDS_FOLDED
+    found["check_seed_collisions"] = SEED_COLLISION_FINDINGS
     if distribution == "uniform":
         found["check_low_precision"] = BF16_UNIFORM_128_VALUES
         found["check_support"] = FLOAT64_UNIFORM_LIMIT_FLOAT32
@@ -891,20 +925,46 @@ CATALOGUE: tuple[Finding, ...] = (
     ),
     Finding(
         id="seeds-folded", declaration=SEEDS_FOLDED,
-        summary="Keras 3 folds integer seeds (modulo 2^32 in 3.0-3.4, modulo 2^31 - 2 from 3.5): "
+        summary="Keras 3 on TensorFlow folds integer seeds (modulo 2^32 in 3.0-3.4, modulo 2^31 - 2 from 3.5): "
                 "GlorotUniform(seed=1) and GlorotUniform(seed=2**31 - 1) draw the same weights",
         objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
-                 "Orthogonal", "every keras.random op given an integer seed (TensorFlow and torch backends)"),
+                 "Orthogonal", "every keras.random op given an integer seed (TensorFlow backend)"),
         mechanism="keras/src/random/seed_generator.py draw_seed turns an int seed into the tensor [seed, 0]; "
                   "keras 3.0-3.4 build it as uint32 (wrapping modulo 2^32; keras/src/backend/tensorflow/random.py "
                   "tf_draw_seed then casts to int32), keras 3.5.0+ as int64 (random_seed_dtype) and "
                   "keras/src/backend/tensorflow/random.py _cast_seed reduces it with `tf.math.floormod(seed, "
                   "tf.int32.max - 1)` before tf.random.stateless_*. The docs say only 'seed: A Python integer'. "
-                  "tf_keras and tf.keras 2.12 pass the seed to TensorFlow as an int64 without reduction. On the "
-                  "torch backend keras/src/backend/torch/random.py torch_seed_generator seeds a torch.Generator "
-                  "with `manual_seed(int(first_seed + second_seed) & 0xFFFFFFFF)`: modulo 2^32 (keras 3.15.1).",
+                  "tf_keras and tf.keras 2.12 pass the seed to TensorFlow as an int64 without reduction. The "
+                  "torch backend: torch-seeds-folded and torch-seed-int32-overflow.",
         upstream="not reported; the floormod came with https://github.com/keras-team/keras/pull/19978 (an XLA "
                  "int32-seed fix, keras 3.5.0)",
+    ),
+    Finding(
+        id="torch-seeds-folded", declaration=TORCH_SEEDS_FOLDED,
+        summary="Keras 3 on torch (3.0-3.4 and from 3.14) folds integer seeds modulo 2^32: "
+                "GlorotUniform(seed=5) and GlorotUniform(seed=5 + 2**32) draw the same weights",
+        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
+                 "Orthogonal", "every keras.random op given an integer seed (torch backend)"),
+        mechanism="keras/src/random/seed_generator.py draw_seed turns an int seed into the tensor [seed, 0]: "
+                  "keras 3.0-3.4 as uint32 (wrapping modulo 2^32); keras 3.14.1 "
+                  "keras/src/backend/torch/random.py torch_seed_generator seeds the generator with "
+                  "`manual_seed(int(first_seed + second_seed) & 0xFFFFFFFF)` (\"re-interpret as uint32\"). "
+                  "In between the seed tensor is int32 and wide seeds raise (torch-seed-int32-overflow).",
+        upstream="not reported",
+    ),
+    Finding(
+        id="torch-seed-int32-overflow", declaration=TORCH_SEED_INT32_OVERFLOW,
+        summary="Keras 3.5-3.13 on torch crash with torch's int32 RuntimeError for any integer seed outside "
+                "int32: GlorotUniform(seed=2**31)((4, 4)) raises",
+        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
+                 "Orthogonal", "every keras.random op given an integer seed (torch backend)"),
+        mechanism="keras 3.5.0 keras/src/random/seed_generator.py draw_seed: `convert_to_tensor([seed, 0], "
+                  "dtype=random_seed_dtype())`, and keras/src/backend/torch/core.py random_seed_dtype returns "
+                  "'int32' (\"uint32 doesn't exist in torch\"); torch.as_tensor raises for a value outside int32. "
+                  "keras 3.4.1 built the tensor as uint32 (folding, torch-seeds-folded); 3.14.1 masks the sum with "
+                  "0xFFFFFFFF in torch_seed_generator before manual_seed.",
+        upstream="not reported",
+        fixed_in="keras 3.14 (measured on 3.14.1; the seeds fold modulo 2^32 from there)",
     ),
     Finding(
         id="identity-not-deserializable", declaration=IDENTITY_NOT_DESERIALIZABLE,

@@ -29,7 +29,7 @@ from .. import keras_compat as kc
 from ..laws import Constant, Fans, Identity, Law, Normal, Orthogonal, TruncatedNormal, Uniform
 from ..spec import InitializerSpec
 from .findings import (CONSTANT_FLOAT64, IDENTITY_NOT_DESERIALIZABLE, ORTHOGONAL_BFLOAT16, ORTHOGONAL_FLOAT16_QR,
-                       SEED_ZERO, SEEDS_FOLDED, initializer_findings, moved_to_findings)
+                       SEED_COLLISION_FINDINGS, SEED_ZERO, initializer_findings, moved_to_findings)
 
 __all__ = ["builtin_specs", "variance_scaling_law", "variance_scaling_spec", "OUT_OF_SCOPE", "ALIASES"]
 
@@ -189,7 +189,7 @@ def _structured_specs(every_backend: bool = False) -> list[InitializerSpec]:
     # its own carrying the finding, so the contract failure does not block Orthogonal's other dtypes.
     float16_apart = ORTHOGONAL_FLOAT16_QR.applies({**kc.versions_from_metadata(), "backend": kc.backend()})
     wide = ("float32", "float64") if float16_apart else ("float16", "float32", "float64")
-    seeds = {**SEED_ZERO, "check_seed_collisions": SEEDS_FOLDED}
+    seeds = {**SEED_ZERO, "check_seed_collisions": SEED_COLLISION_FINDINGS}
     apart = [InitializerSpec(name="Orthogonal-float16", factory=_keras_factory("Orthogonal", gain=1.0),
                              law=_orthogonal_law(1.0), dtypes=("float16",),
                              description="Haar orthogonal in float16 (a spec of its own on JAX and torch)",

@@ -305,7 +305,8 @@ def verify(entries: Sequence[Finding] = CATALOGUE, python: Optional[str] = None,
 # ====================================================================== rendering
 
 def _versions_text(versions: str) -> str:
-    return versions.strip() or "all"
+    """The declared versions as read (``||`` alternatives as "or": a ``|`` would also split a Markdown table)."""
+    return " or ".join(alt.strip() for alt in versions.split("||")).strip() or "all"
 
 
 def _installed_text(installed: Mapping[str, str]) -> str:

@@ -73,3 +73,17 @@ def test_expected_failure_version_ranges():
     assert not xf.applies({"keras": "3.1.0", "tensorflow": "2.18.0"})
     assert not xf.applies({"keras": "2.15.0", "tensorflow": "2.16.1"})
     assert ExpectedFailure("everywhere").applies({"keras": "2.12.0", "tensorflow": "2.12.0"})
+
+
+def test_expected_failure_version_alternatives():
+    """A bug that left and came back (torch's seed folding: Keras 3.0-3.4 and again from 3.14) is one
+    declaration with ``||`` alternatives; an empty alternative is a spec error, not 'everywhere'."""
+    xf = ExpectedFailure("r", versions="keras>=3.0,<3.5 || keras>=3.14; tensorflow>=2.16")
+    assert xf.applies({"keras": "3.4.1", "tensorflow": "2.12.0"})
+    assert not xf.applies({"keras": "3.5.0", "tensorflow": "2.21.0"})
+    assert not xf.applies({"keras": "3.13.2", "tensorflow": "2.21.0"})
+    assert xf.applies({"keras": "3.14.1", "tensorflow": "2.21.0"})
+    assert not xf.applies({"keras": "3.14.1", "tensorflow": "2.15.0"})
+    for bad in ("keras>=3 ||", "|| keras>=3", "keras>=3 |||| keras<2"):
+        with pytest.raises(SpecError, match="empty alternative"):
+            ExpectedFailure("r", versions=bad).validate("s", "check_x")

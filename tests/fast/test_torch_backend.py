@@ -179,14 +179,25 @@ def test_torch_declarations_sit_on_the_measured_checks():
     assert declared[("Adafactor", "check_weight_decay")] == (f.TORCH_FLOAT64_MEAN, f.TORCH_WEIGHT_DECAY_FLOAT32)
 
 
-def test_seeds_folded_holds_on_tensorflow_and_torch_not_jax():
-    """torch's Generator is seeded with the seed modulo 2**32 (check_seed_collisions failed on GlorotUniform and
-    HeNormal with the declared message); JAX draws the designed seeds apart (docs/backends.md)."""
-    from initcheck.builtin.findings import SEEDS_FOLDED
+def test_seeds_folded_on_tensorflow_and_torch_lines_not_jax():
+    """torch's Generator is seeded with the seed modulo 2**32 on Keras 3.0-3.4 and from 3.14 (check_seed_collisions
+    failed on GlorotUniform and HeNormal with the declared message); on 3.5-3.13 wide seeds raise torch's int32
+    RuntimeError instead; TensorFlow folds on every Keras 3; JAX draws the designed seeds apart
+    (docs/backends.md)."""
+    from initcheck.builtin.findings import SEEDS_FOLDED, TORCH_SEED_INT32_OVERFLOW, TORCH_SEEDS_FOLDED
 
-    on = lambda b: {"keras": "3.15.1", "keras_api": "3", "backend": b}  # noqa: E731
-    assert SEEDS_FOLDED.applies(on("tensorflow")) and SEEDS_FOLDED.applies(on("torch"))
-    assert not SEEDS_FOLDED.applies(on("jax"))
-    assert SEEDS_FOLDED.matches("9299 pair(s) of distinct seeds draw identical values, e.g. 0 and 4294967296 (fold "
-                                "modulo 4294967296 (boundary 4294967296+0)); every colliding pair differs by a "
-                                "multiple of 4294967296")
+    on = lambda b, v="3.15.1": {"keras": v, "keras_api": "3", "backend": b}  # noqa: E731
+    assert SEEDS_FOLDED.applies(on("tensorflow")) and SEEDS_FOLDED.applies(on("tensorflow", "3.8.0"))
+    assert not SEEDS_FOLDED.applies(on("torch")) and not SEEDS_FOLDED.applies(on("jax"))
+    holds = {v: (TORCH_SEEDS_FOLDED.applies(on("torch", v)), TORCH_SEED_INT32_OVERFLOW.applies(on("torch", v)))
+             for v in ("3.0.5", "3.4.1", "3.5.0", "3.13.2", "3.14.1", "3.15.1")}
+    assert holds == {"3.0.5": (True, False), "3.4.1": (True, False), "3.5.0": (False, True),
+                     "3.13.2": (False, True), "3.14.1": (True, False), "3.15.1": (True, False)}
+    assert not TORCH_SEEDS_FOLDED.applies(on("jax")) and not TORCH_SEEDS_FOLDED.applies(on("tensorflow"))
+    folded = ("9299 pair(s) of distinct seeds draw identical values, e.g. 0 and 4294967296 (fold modulo "
+              "4294967296 (boundary 4294967296+0)); every colliding pair differs by a multiple of 4294967296")
+    assert TORCH_SEEDS_FOLDED.matches(folded) and SEEDS_FOLDED.matches(folded)
+    overflow = ("165 seed(s) raised something other than ValueError, TypeError, OverflowError, e.g. "
+                "(-9223372036854775808, 'RuntimeError: value cannot be converted to type int32 without overflow')")
+    assert TORCH_SEED_INT32_OVERFLOW.matches(overflow) and not TORCH_SEEDS_FOLDED.matches(overflow)
+    assert not TORCH_SEED_INT32_OVERFLOW.matches(overflow + "; 3 pair(s) of distinct seeds draw identical values")

@@ -1,10 +1,10 @@
-# Distinct integer seeds must draw distinct weights; Keras 3 folds them (mod 2**32 in 3.0-3.4, mod 2**31 - 2 from 3.5).
+# Distinct integer seeds must draw distinct weights; Keras 3 on TensorFlow folds them (mod 2**32 in 3.0-3.4, 2**31 - 2 from 3.5).
 import sys, numpy as np
 try:
     from tensorflow import keras  # tf.keras
 except ImportError:  # Keras 3 on JAX or PyTorch without TensorFlow
     import keras
-if keras.backend.backend() == "jax": sys.exit(print("not applicable: about the TensorFlow and torch backends"))
+if keras.backend.backend() != "tensorflow": sys.exit(print("not applicable: about the TensorFlow backend"))
 PAIRS = [(1, 2**31 - 1), (12345, 12345 + 2**31 - 2), (-1, 2**31 - 3), (7, 2**63 - 1),   # 2**31 - 2 apart (3.5+)
          (5, 5 + 2**32), (-1, 2**32 - 1)]                                                 # 2**32 apart (3.0-3.4)
 draw = lambda cls, seed: np.asarray(getattr(keras.initializers, cls)(seed=seed)((4, 4), dtype="float32"))
