@@ -27,6 +27,10 @@ from typing import Any, Callable, Optional
 
 from ..spec import ExpectedFailure
 
+#: The Keras initializers that take a seed (the objects of every seed finding).
+_SEEDED_INITIALIZERS = ("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
+                        "Orthogonal")
+
 #: The Keras releases each torch finding's reproduction ran on (one patch per minor line), said once.
 _TORCH_LINES_MEASURED = ("measured 2026-12-04 on torch 2.13.0 with the reproduction, one Keras patch per minor "
                          "line (3.0.5, 3.1.0, 3.1.1, 3.2.0, 3.2.1, 3.3.3, 3.4.1, 3.5.0-3.9.2, 3.10.0, 3.11.3, "
@@ -905,8 +909,7 @@ CATALOGUE: tuple[Finding, ...] = (
     Finding(
         id="seed-zero-ignored", declaration=SEED_ZERO_IGNORED,
         summary="Keras 3.0-3.1 random initializers treat seed=0 as unseeded: two GlorotUniform(seed=0) differ",
-        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
-                 "Orthogonal"),
+        objects=_SEEDED_INITIALIZERS,
         mechanism="keras 3.0.5 keras/src/initializers/random_initializers.py: `self.seed = seed or "
                   "random.make_default_seed()`; 0 is falsy. 3.2.0: `seed if seed is not None else ...`.",
         upstream="https://github.com/keras-team/keras/issues/19361 (fixed by PR #19364)",
@@ -916,8 +919,7 @@ CATALOGUE: tuple[Finding, ...] = (
         id="seed-zero-touches-random", declaration=SEED_ZERO_TOUCHES_RANDOM,
         summary="Keras 3.0-3.1: an initializer built with seed=0 draws its replacement seed from Python's "
                 "global random",
-        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
-                 "Orthogonal"),
+        objects=_SEEDED_INITIALIZERS,
         mechanism="The line of seed-zero-ignored; keras 3.0.5 keras/src/random/seed_generator.py "
                   "make_default_seed: `return python_random.randint(1, int(1e9))`, called in __init__.",
         upstream="https://github.com/keras-team/keras/issues/19361 (the same fix, PR #19364)",
@@ -927,8 +929,7 @@ CATALOGUE: tuple[Finding, ...] = (
         id="seeds-folded", declaration=SEEDS_FOLDED,
         summary="Keras 3 on TensorFlow folds integer seeds (modulo 2^32 in 3.0-3.4, modulo 2^31 - 2 from 3.5): "
                 "GlorotUniform(seed=1) and GlorotUniform(seed=2**31 - 1) draw the same weights",
-        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
-                 "Orthogonal", "every keras.random op given an integer seed (TensorFlow backend)"),
+        objects=(*_SEEDED_INITIALIZERS, "every keras.random op given an integer seed (TensorFlow backend)"),
         mechanism="keras/src/random/seed_generator.py draw_seed turns an int seed into the tensor [seed, 0]; "
                   "keras 3.0-3.4 build it as uint32 (wrapping modulo 2^32; keras/src/backend/tensorflow/random.py "
                   "tf_draw_seed then casts to int32), keras 3.5.0+ as int64 (random_seed_dtype) and "
@@ -943,8 +944,7 @@ CATALOGUE: tuple[Finding, ...] = (
         id="torch-seeds-folded", declaration=TORCH_SEEDS_FOLDED,
         summary="Keras 3 on torch (3.0-3.4 and from 3.14) folds integer seeds modulo 2^32: "
                 "GlorotUniform(seed=5) and GlorotUniform(seed=5 + 2**32) draw the same weights",
-        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
-                 "Orthogonal", "every keras.random op given an integer seed (torch backend)"),
+        objects=(*_SEEDED_INITIALIZERS, "every keras.random op given an integer seed (torch backend)"),
         mechanism="keras/src/random/seed_generator.py draw_seed turns an int seed into the tensor [seed, 0]: "
                   "keras 3.0-3.4 as uint32 (wrapping modulo 2^32); keras 3.14.1 "
                   "keras/src/backend/torch/random.py torch_seed_generator seeds the generator with "
@@ -956,8 +956,7 @@ CATALOGUE: tuple[Finding, ...] = (
         id="torch-seed-int32-overflow", declaration=TORCH_SEED_INT32_OVERFLOW,
         summary="Keras 3.5-3.13 on torch crash with torch's int32 RuntimeError for any integer seed outside "
                 "int32: GlorotUniform(seed=2**31)((4, 4)) raises",
-        objects=("RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling", "Glorot*/He*/Lecun*",
-                 "Orthogonal", "every keras.random op given an integer seed (torch backend)"),
+        objects=(*_SEEDED_INITIALIZERS, "every keras.random op given an integer seed (torch backend)"),
         mechanism="keras 3.5.0 keras/src/random/seed_generator.py draw_seed: `convert_to_tensor([seed, 0], "
                   "dtype=random_seed_dtype())`, and keras/src/backend/torch/core.py random_seed_dtype returns "
                   "'int32' (\"uint32 doesn't exist in torch\"); torch.as_tensor raises for a value outside int32. "
