@@ -152,7 +152,12 @@ class RecipeResult:
 
 
 def run_recipe(name: str, seed: int, epochs: Optional[int] = None) -> float:
-    """Train recipe ``name`` with ``seed`` (weights and shuffling); return its test accuracy."""
+    """Train recipe ``name`` with ``seed`` (weights and shuffling); return its test accuracy.
+
+    The accuracy is counted, not read from Keras's float32 metric: 513 correct of the 540 test images is 0.95
+    exactly, where ``model.evaluate`` reports float32(0.95) = 0.949999988 and a seed on the target would read
+    as a miss (seen on torch, docs/backends.md).
+    """
     recipe = RECIPES[name]
     data = load_digits_28()
     kc.set_global_seed(int(seed))  # batch shuffling order
@@ -167,8 +172,8 @@ def run_recipe(name: str, seed: int, epochs: Optional[int] = None) -> float:
         x_train, x_test = x_train[..., None], x_test[..., None]
     model.compile(optimizer=recipe.optimizer(), loss=recipe.loss, metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=epochs or recipe.epochs, batch_size=recipe.batch_size, verbose=0)
-    _, acc = model.evaluate(x_test, y_test, verbose=0)
-    return float(acc)
+    predicted = np.argmax(kc.to_numpy(model.predict(x_test, verbose=0)), axis=-1)
+    return int(np.sum(predicted == data.y_test)) / len(data.y_test)
 
 
 def verify_recipe(name: str, seeds: Sequence[int] = (0, 1, 2, 3, 4)) -> RecipeResult:
