@@ -163,10 +163,7 @@ def run_recipe(name: str, seed: int, epochs: Optional[int] = None) -> float:
     kc.set_global_seed(int(seed))  # batch shuffling order
     model = recipe.build(int(seed))
     keras = kc.keras()
-    y_train, y_test = data.y_train, data.y_test
-    if recipe.one_hot:
-        y_train = keras.utils.to_categorical(y_train, 10)
-        y_test = keras.utils.to_categorical(y_test, 10)
+    y_train = keras.utils.to_categorical(data.y_train, 10) if recipe.one_hot else data.y_train
     x_train, x_test = data.x_train, data.x_test
     if recipe.channel_axis:
         x_train, x_test = x_train[..., None], x_test[..., None]
