@@ -111,8 +111,8 @@ def _load(args: argparse.Namespace) -> Any:
     return load(select=parse_patterns(args.select), exclude=parse_patterns(args.exclude), kinds=kinds)
 
 
-def _print_warnings(registry: Any) -> None:
-    for warn in registry.warnings:
+def _print_warnings(warnings: Sequence[Any]) -> None:
+    for warn in warnings:
         print(f"WARNING {warn.label}: plugin outside the selection failed to load (not counted): {warn.error}",
               file=sys.stderr)
 
@@ -133,7 +133,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"{'':48s} checks: {names}")
     for err in registry.errors:
         print(f"LOAD ERROR {err.label}: {err.error}")
-    _print_warnings(registry)
+    _print_warnings(registry.warnings)
     print(f"{len(registry.specs)} specs, {len(registry.errors)} load errors, {len(registry.warnings)} warnings")
     return 1 if registry.errors else 0
 
@@ -253,16 +253,35 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if timeout < 0:
         parser.error("--timeout must be >= 0 (0: no limit)")
     jobs = _requested_jobs(args, parser)
-    registry = _load(args)
     try:
-        items = battery.plan([(r.qualname, r.spec) for r in registry.specs.values()], profile, args.check)
+        battery.check_patterns(args.check)
     except ValueError as exc:
         parser.error(str(exc))
-    _print_warnings(registry)
-    if not items and not registry.errors:
-        if registry.specs and args.check:
+    with_records = bool(args.json or args.report)
+    options = _run_options(args, profile, case, timeout, with_records)
+    pool = _early_pool(options, jobs)
+    try:
+        planned = pool.planned() if pool is not None else None
+    except BaseException:  # Ctrl-C while the workers load
+        pool.close()
+        raise
+    if planned is not None:  # the workers loaded and planned: this process imports no plugin
+        spec_names = [qualname for qualname, _ in planned.specs]
+        errors, warnings, versions, items = planned.errors, planned.warnings, planned.versions, planned.items()
+    else:  # one process, or no worker lived to plan: load here, as a one-process run does
+        if pool is not None:
+            pool.close()
+            pool = None
+        registry = _load(args)
+        items = battery.plan([(r.qualname, r.spec) for r in registry.specs.values()], profile, args.check)
+        spec_names, errors, warnings, versions = list(registry.specs), registry.errors, registry.warnings, None
+    _print_warnings(warnings)
+    if not items and not errors:
+        if pool is not None:
+            pool.close()
+        if spec_names and args.check:
             print(f"no check of {', '.join(args.check)} applies to the selected spec(s) "
-                  f"{', '.join(sorted(registry.specs))} on this Keras (a spec's checks: `initcheck list`)",
+                  f"{', '.join(sorted(spec_names))} on this Keras (a spec's checks: `initcheck list`)",
                   file=sys.stderr)
         else:
             print("no spec matched (see `initcheck list`)", file=sys.stderr)
@@ -270,10 +289,8 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     by_spec: "OrderedDict[str, list]" = OrderedDict()
     for it in items:
         by_spec.setdefault(it.qualname, []).append(it)
-    # never more workers than specs; a replayed case runs here, in this process
-    args.jobs_resolved = 1 if case is not None else max(1, min(jobs, len(by_spec)))
     json_out = junit = None
-    header = _header(profile, timeout) if (args.json or args.report) else {}
+    header = _header(profile, timeout, versions) if (args.json or args.report) else {}
     if args.json:
         from .reports.results import JsonStream
 
@@ -291,7 +308,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     progress = _Progress(len(by_spec))
     interrupted = False
     n_bad = 0
-    events = _events(args, by_spec, profile, case, timeout, json_out is not None or records is not None)
+    events = _events(by_spec, options, pool, jobs)
     counts: "dict[str, Counter]" = {}
     spec_start: dict[str, float] = {}
     bad_outcomes: "dict[str, list]" = {}
@@ -345,10 +362,12 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         print("\ninterrupted (Ctrl-C): the reports hold everything that ran", file=sys.stderr)
     finally:
         events.close()  # stops the worker processes, if any
+        if pool is not None:  # also when no event was ever asked for
+            pool.close()
     for spec_counts in counts.values():  # every outcome that was reported, finished specs or not
         totals.update(spec_counts)
     ctrl_c.uninstall()
-    for err in registry.errors:
+    for err in errors:
         print(f"FAIL {err.label}: plugin failed to load: {err.error}")
     if families:
         print("by check family:")
@@ -357,12 +376,12 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             print(f"  {family:13s} {parts}  ({family_seconds[family]:.1f}s)")
     summary = ", ".join(f"{totals[s]} {s}" for s in STATUSES if totals[s]) or "nothing ran"
     seeded = f", seed {battery.run_seed()}" if profile == "thorough" and battery.run_seed() is not None else ""
-    print(f"{len(by_spec)} specs, {len(items)} checks: {summary}; {len(registry.errors)} load errors"
-          f"{f', {len(registry.warnings)} load warnings' if registry.warnings else ''} "
+    print(f"{len(by_spec)} specs, {len(items)} checks: {summary}; {len(errors)} load errors"
+          f"{f', {len(warnings)} load warnings' if warnings else ''} "
           f"in {time.perf_counter() - start:.1f}s (profile {profile}{seeded})")
     elapsed = time.perf_counter() - start
     if json_out:
-        json_out.close([e.describe() for e in registry.errors], [w.describe() for w in registry.warnings],
+        json_out.close([e.describe() for e in errors], [w.describe() for w in warnings],
                        interrupted=interrupted, seconds=elapsed)
     if junit:
         junit.close(interrupted=interrupted)
@@ -370,13 +389,13 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         from .reports.html import render
 
         doc = dict(header, outcomes=records, seconds=round(elapsed, 2),
-                   load_errors=[e.describe() for e in registry.errors],
-                   load_warnings=[w.describe() for w in registry.warnings], interrupted=interrupted,
+                   load_errors=[e.describe() for e in errors],
+                   load_warnings=[w.describe() for w in warnings], interrupted=interrupted,
                    complete=not interrupted)
         print(f"report: {render(doc, args.report)}")
     if interrupted:
         return 130
-    bad = any(totals[s] for s in BAD) or bool(registry.errors)
+    bad = any(totals[s] for s in BAD) or bool(errors)
     return 1 if bad else 0
 
 
@@ -392,20 +411,51 @@ def _requested_jobs(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         parser.error(str(exc))
 
 
-def _events(args: argparse.Namespace, by_spec: "OrderedDict[str, list]", profile: str, case: Optional[dict],
-            timeout: float, with_records: bool) -> Any:
-    """The run's events: in this process (one job), or from worker processes."""
-    from .battery.workers import RunOptions, run_in_process, run_in_workers, worker_threads
+def _run_options(args: argparse.Namespace, profile: str, case: Optional[dict], timeout: float,
+                 with_records: bool) -> Any:
+    """The run's options, as every runner (this process or a worker) plans and runs with them."""
+    from .battery.workers import RunOptions
     from .registry import parse_patterns
 
     kinds = ("initializer", "optimizer") if args.kind == "all" else (args.kind,)
-    options = RunOptions(select=parse_patterns(args.select), exclude=parse_patterns(args.exclude), kinds=kinds,
-                         profile=profile, checks=args.check, case=case, timeout=timeout, false_fail=args.false_fail,
-                         false_pass=args.false_pass, with_records=with_records)
-    if args.jobs_resolved <= 1:
+    return RunOptions(select=parse_patterns(args.select), exclude=parse_patterns(args.exclude), kinds=kinds,
+                      profile=profile, checks=args.check, case=case, timeout=timeout, false_fail=args.false_fail,
+                      false_pass=args.false_pass, with_records=with_records)
+
+
+def _early_pool(options: Any, jobs: int) -> Any:
+    """The run's worker processes, started before anything is loaded (``None``: the run stays in this process).
+
+    A replayed case runs here; so does a run that can select one spec only (``--select`` naming specs
+    exactly, ``ns>Name``), and never more workers than such names.
+    """
+    import os
+
+    from .battery.workers import WorkerPool, worker_threads
+    from .registry import ENV_SELECT, parse_patterns
+
+    if options.case is not None or jobs <= 1:
+        return None
+    select = list(options.select or []) + parse_patterns(os.environ.get(ENV_SELECT))
+    if select and all(">" in p and not any(c in p for c in "*?[") for p in select):
+        jobs = min(jobs, len(set(select)))
+        if jobs <= 1:
+            return None
+    options.threads = worker_threads(jobs)
+    return WorkerPool(options, jobs)
+
+
+def _events(by_spec: "OrderedDict[str, list]", options: Any, pool: Any, jobs: int) -> Any:
+    """The run's events: from the worker pool, or in this process (one job, or no worker lived to plan)."""
+    from .battery.workers import run_in_process, run_in_workers, worker_threads
+
+    if pool is not None:
+        return pool.run(by_spec)
+    jobs = 1 if options.case is not None else max(1, min(jobs, len(by_spec)))
+    if jobs <= 1:
         return run_in_process(by_spec, options)
-    options.threads = worker_threads(args.jobs_resolved)
-    return run_in_workers(by_spec, options, args.jobs_resolved)
+    options.threads = worker_threads(jobs)
+    return run_in_workers(by_spec, options, jobs)
 
 
 def _print_spec(qual: str, width: int, counts: Counter, seconds: float, bad_outcomes: list, verbose: bool,
@@ -422,12 +472,17 @@ def _print_spec(qual: str, width: int, counts: Counter, seconds: float, bad_outc
         print(f"     {o.status.upper()} {o.check}: {text}")
         if not verbose or "reproduce:" not in o.message:
             print(f"       replay: {o.reproduce}")
-def _header(profile: str, timeout: float) -> dict:
-    """The results document's header (:mod:`initcheck.reports.results`; the pytest plugin builds the same)."""
+def _header(profile: str, timeout: float, versions: Optional[dict] = None) -> dict:
+    """The results document's header (:mod:`initcheck.reports.results`; the pytest plugin builds the same).
+
+    ``versions``: as a worker found them (else read here, which imports TensorFlow/Keras).
+    """
     from . import keras_compat, stats
     from .reports.results import results_document
 
-    doc = results_document(profile, keras_compat.versions(), [], [], budget=stats.budget().describe())
+    if versions is None:
+        versions = keras_compat.versions()
+    doc = results_document(profile, versions, [], [], budget=stats.budget().describe())
     doc["timeout"] = timeout
     return doc
 

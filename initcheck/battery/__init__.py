@@ -10,13 +10,13 @@ imports no TensorFlow (the check modules it plans with bring NumPy).
 """
 
 from ..reports.results import BAD, STATUSES
-from .items import Item, Outcome, load, plan, reproduce_command, spec_label
+from .items import Item, Outcome, check_patterns, load, plan, reproduce_command, spec_label
 from .options import (DEFAULT_TIMEOUT, ENV_SEED, PROFILES, CheckTimeout, apply_budget, default_profile,
                       default_timeout, hypothesis_settings, item_seed, run_seed, time_limit)
 from .search import CaseNotApplicable, run_check
 from .verdicts import blocked_by, expected_failure_for, not_applicable, reset_run_state, run_one
 
-__all__ = ["Outcome", "Item", "plan", "run_one", "run_check", "hypothesis_settings", "PROFILES", "STATUSES", "BAD",
+__all__ = ["Outcome", "Item", "plan", "check_patterns", "run_one", "run_check", "hypothesis_settings", "PROFILES", "STATUSES", "BAD",
            "reproduce_command", "expected_failure_for", "blocked_by", "spec_label", "default_profile",
            "apply_budget", "default_timeout", "time_limit", "CheckTimeout", "DEFAULT_TIMEOUT", "load",
            "reset_run_state", "ENV_SEED", "run_seed", "item_seed", "not_applicable", "CaseNotApplicable"]

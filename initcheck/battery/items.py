@@ -14,7 +14,7 @@ from ..checks import Check, check_names, checks_for
 from ..checks.evidence import Evidence
 from ..spec import canonical_check_name
 
-__all__ = ["Item", "Outcome", "load", "plan", "reproduce_command", "spec_label"]
+__all__ = ["Item", "Outcome", "load", "plan", "check_patterns", "reproduce_command", "spec_label"]
 
 @dataclass(frozen=True)
 class Item:
@@ -75,17 +75,26 @@ def plan(specs: Sequence[tuple[str, Any]], profile: str = "ci", checks: Optional
     """
     import fnmatch
 
-    patterns = [canonical_check_name(p) for p in (checks or [])]
-    known = sorted(check_names())
-    for pattern in patterns:
-        if not fnmatch.filter(known, pattern):
-            raise ValueError(f"no check matches {pattern!r}; known: {known}")
+    patterns = check_patterns(checks)
     items = []
     for qualname, spec in specs:
         for check in checks_for(spec, profile):
             if not patterns or any(fnmatch.fnmatchcase(check.name, p) for p in patterns):
                 items.append(Item(qualname, spec, check))
     return items
+
+
+def check_patterns(checks: Optional[Sequence[str]]) -> list[str]:
+    """``checks`` (glob patterns over check names) in canonical form; a pattern that matches no registered
+    check is a ``ValueError`` naming it and the known checks."""
+    import fnmatch
+
+    patterns = [canonical_check_name(p) for p in (checks or [])]
+    known = sorted(check_names())
+    for pattern in patterns:
+        if not fnmatch.filter(known, pattern):
+            raise ValueError(f"no check matches {pattern!r}; known: {known}")
+    return patterns
 
 
 def reproduce_command(qualname: str, check: str, case: Optional[dict]) -> str:

@@ -22,6 +22,13 @@ What a worker cannot take down:
 Workers are started with ``spawn``: TensorFlow is not safe to fork once
 imported, and a worker imports only what its specs need.  Importing this
 module imports neither TensorFlow nor NumPy.
+
+The command starts its workers before it has loaded anything
+(:class:`WorkerPool`): each worker loads the registry and plans the run
+once, the first plan to arrive is what the command reports against
+(:class:`Planned`), so the parent never imports TensorFlow or Keras and the
+workers' imports are the only ones the run waits for (measured 2026-12-05:
+the parent's own load took 8 s of a 60 s run before any worker started).
 """
 
 from __future__ import annotations
@@ -31,8 +38,8 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
-__all__ = ["Reported", "RunOptions", "Event", "reported", "worker_threads", "run_in_process", "run_in_workers", "default_jobs",
-           "ENV_JOBS"]
+__all__ = ["Reported", "RunOptions", "Event", "Planned", "WorkerPool", "reported", "worker_threads", "run_in_process",
+           "run_in_workers", "default_jobs", "ENV_JOBS"]
 
 #: Environment variable giving the default number of worker processes of ``initcheck check``.
 ENV_JOBS = "INITCHECK_JOBS"
@@ -56,9 +63,33 @@ class Reported:
 
 
 @dataclass
+class Planned:
+    """A run's plan as a worker made it, in a form the parent can hold without loading any plugin.
+
+    ``specs`` lists every loaded spec of the selection in registry order with the names of its planned checks
+    (possibly none); ``errors`` and ``warnings`` are the registry's :class:`~initcheck.registry.LoadError`s;
+    ``versions`` is :func:`initcheck.keras_compat.versions` as the worker sees it, for the reports' header (empty
+    when the run writes no report).
+    """
+
+    specs: list[tuple[str, list[str]]]
+    errors: list
+    warnings: list
+    versions: dict
+
+    def items(self) -> list:
+        """The planned items, each with its registered check and no spec object (the parent never needs one)."""
+        from ..checks import all_checks
+        from .items import Item
+
+        checks = all_checks()
+        return [Item(qualname, None, checks[name]) for qualname, names in self.specs for name in names]
+
+
+@dataclass
 class Event:
     """What a run tells the command: ``running`` (a check starts), ``outcome`` (one :class:`Reported`),
-    ``done`` (a spec's last check reported)."""
+    ``done`` (a spec's last check reported), ``planned`` (a worker loaded and planned the run: ``planned``)."""
 
     kind: str
     qualname: str
@@ -66,6 +97,7 @@ class Event:
     count: int = 0
     check: str = ""
     outcome: Optional[Reported] = None
+    planned: Optional[Planned] = None
 
 
 @dataclass
@@ -168,7 +200,8 @@ def _watch_parent() -> None:
 
 
 def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
-    """A worker's life: load the registry once, then run each spec handed to it until told to stop.
+    """A worker's life: load the registry and plan the run once, say so, then run each spec handed to it
+    until told to stop.
 
     ``results`` is this worker's own pipe: a ``send`` is written before it returns (a queue's feeder
     thread would still hold it), so what a worker said before it was killed reaches the parent.
@@ -177,6 +210,7 @@ def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
     _watch_parent()  # the environment (INITCHECK_SEED, ...) is the parent's: spawn copies it
     for name, value in options.threads.items():  # before TensorFlow starts its thread pools
         os.environ.setdefault(name, value)
+    from .. import keras_compat
     from .items import load, plan
     from .options import apply_budget
     from .verdicts import reset_run_state
@@ -184,14 +218,18 @@ def _worker(tasks: Any, results: Any, options: RunOptions) -> None:
     reset_run_state()
     apply_budget(options.false_fail, options.false_pass)
     registry = load(select=options.select, exclude=options.exclude, kinds=options.kinds)
+    by_spec: dict[str, list] = {qualname: [] for qualname in registry.specs}
+    for item in plan([(q, r.spec) for q, r in registry.specs.items()], options.profile, options.checks):
+        by_spec[item.qualname].append(item)
+    results.send(Event("planned", "", planned=Planned(
+        [(q, [it.check.name for it in its]) for q, its in by_spec.items()], list(registry.errors),
+        list(registry.warnings), keras_compat.versions() if options.with_records else {})))
     while True:
         qualname = tasks.get()
         if qualname is None:
             return
         results.send(Event("running", qualname))  # taken: a crash from here on is this spec's
-        spec = registry.specs[qualname].spec
-        items = plan([(qualname, spec)], options.profile, options.checks)
-        for event in _spec_events(qualname, items, options):
+        for event in _spec_events(qualname, by_spec[qualname], options):
             results.send(event)
 
 
@@ -215,77 +253,125 @@ def _died(running: Event, exitcode: Optional[int], items: Sequence[Any], with_re
     return Reported(qualname, check.name, check.family, "error", 0.0, message, replay, record)
 
 
-def run_in_workers(by_spec: "dict[str, list]", options: RunOptions, jobs: int) -> Iterator[Event]:
-    """Run the specs' items (planned by the caller) in ``jobs`` worker processes, yielding events as they happen.
+class WorkerPool:
+    """``jobs`` worker processes, started at once: each loads and plans the run while the parent waits.
 
-    Workers plan each spec again from its name (specs are not sent between processes); the largest specs
-    go first, so the last one to end is short.  Closing the generator (the command stopped: Ctrl-C,
-    ``--maxfail``) stops every worker.
+    :meth:`planned` is the first plan a worker sends (``None`` when every worker died before planning:
+    the caller loads in its own process instead, as a one-process run would); :meth:`run` hands out the
+    specs, the largest first, and yields the run's events; :meth:`close` stops every worker.
     """
-    import multiprocessing
-    from multiprocessing.connection import wait
 
-    ctx = multiprocessing.get_context("spawn")
-    tasks = ctx.Queue()
-    order = sorted(by_spec, key=lambda q: -len(by_spec[q]))
-    for qualname in order:
-        tasks.put(qualname)
-    workers: dict[Any, Any] = {}  # the read end of a worker's pipe -> its process
-    running: dict[Any, Event] = {}  # the read end of a worker's pipe -> its last "running" event
+    def __init__(self, options: RunOptions, jobs: int):
+        import multiprocessing
 
-    def start() -> None:
-        reader, writer = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_worker, args=(tasks, writer, options), name="initcheck-worker", daemon=True)
+        self._ctx = multiprocessing.get_context("spawn")
+        self._options = options
+        self._tasks = self._ctx.Queue()
+        self._workers: dict[Any, Any] = {}  # the read end of a worker's pipe -> its process
+        self._running: dict[Any, Event] = {}  # the read end of a worker's pipe -> its last "running" event
+        self._planned: Optional[Planned] = None
+        for _ in range(max(1, jobs)):
+            self._start()
+
+    def _start(self) -> None:
+        reader, writer = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=_worker, args=(self._tasks, writer, self._options), name="initcheck-worker",
+                                 daemon=True)
         proc.start()
         writer.close()  # the worker holds the only write end: its exit is the reader's EOF
-        workers[reader] = proc
+        self._workers[reader] = proc
 
-    remaining = set(order)
-    try:
-        for _ in range(max(1, min(jobs, len(order)))):
-            start()
-        for _ in workers:
-            tasks.put(None)
-        while remaining:
-            if not workers:  # cannot happen while a dead worker is replaced; never leave the run hanging
-                for qualname in sorted(remaining):
-                    last = Event("running", qualname)
-                    yield Event("outcome", qualname, 0, 0, "", _died(last, None, by_spec[qualname],
-                                                                     options.with_records))
-                    yield Event("done", qualname)
-                return
-            for reader in wait(list(workers), timeout=_POLL):
+    def _lost(self, reader: Any) -> tuple[Any, Optional[Event]]:
+        """A worker's pipe ended (told to stop, or died): forget it; its process and last ``running`` event."""
+        proc = self._workers.pop(reader)
+        proc.join(timeout=10)
+        reader.close()
+        return proc, self._running.pop(reader, None)
+
+    def planned(self) -> Optional[Planned]:
+        """The first plan a worker sends; ``None`` when every worker exited before sending one."""
+        from multiprocessing.connection import wait
+
+        while self._planned is None and self._workers:
+            for reader in wait(list(self._workers), timeout=_POLL):
                 try:
                     event = reader.recv()
-                except EOFError:  # the worker exited: told to stop, or died
-                    proc = workers.pop(reader)
-                    proc.join(timeout=10)
-                    reader.close()
-                    last = running.pop(reader, None)
-                    if last is not None and last.qualname in remaining:
-                        died = _died(last, proc.exitcode, by_spec[last.qualname], options.with_records)
-                        remaining.discard(last.qualname)
-                        yield Event("outcome", last.qualname, last.index, last.count, last.check, died)
-                        yield Event("done", last.qualname, last.index, last.count)
-                        if remaining:
-                            start()
-                            tasks.put(None)
+                except EOFError:  # died while loading: a plugin took the process down
+                    self._lost(reader)
                     continue
-                if event.kind == "running":
-                    running[reader] = event
-                elif event.kind == "done":
-                    running.pop(reader, None)
-                    remaining.discard(event.qualname)
-                yield event
-    finally:
-        for proc in workers.values():
+                if event.kind == "planned" and self._planned is None:
+                    self._planned = event.planned
+        return self._planned
+
+    def run(self, by_spec: "dict[str, list]") -> Iterator[Event]:
+        """Hand out the specs' items (the caller's plan; workers run their own, identical one) and yield the
+        run's events.  A worker that dies is one ``error`` outcome and a new worker takes the remaining specs.
+        Closing the generator (the command stopped: Ctrl-C, ``--maxfail``) stops every worker."""
+        from multiprocessing.connection import wait
+
+        options = self._options
+        order = sorted(by_spec, key=lambda q: -len(by_spec[q]))
+        for qualname in order:
+            self._tasks.put(qualname)
+        for _ in self._workers:
+            self._tasks.put(None)
+        remaining = set(order)
+        try:
+            while remaining:
+                if not self._workers:  # cannot happen while a dead worker is replaced; never leave the run hanging
+                    for qualname in sorted(remaining):
+                        last = Event("running", qualname)
+                        yield Event("outcome", qualname, 0, 0, "", _died(last, None, by_spec[qualname],
+                                                                         options.with_records))
+                        yield Event("done", qualname)
+                    return
+                for reader in wait(list(self._workers), timeout=_POLL):
+                    try:
+                        event = reader.recv()
+                    except EOFError:  # the worker exited: told to stop, or died
+                        proc, last = self._lost(reader)
+                        if last is not None and last.qualname in remaining:
+                            died = _died(last, proc.exitcode, by_spec[last.qualname], options.with_records)
+                            remaining.discard(last.qualname)
+                            yield Event("outcome", last.qualname, last.index, last.count, last.check, died)
+                            yield Event("done", last.qualname, last.index, last.count)
+                            if remaining:
+                                self._start()
+                                self._tasks.put(None)
+                        continue
+                    if event.kind == "planned":  # every worker plans; the parent took the first
+                        continue
+                    if event.kind == "running":
+                        self._running[reader] = event
+                    elif event.kind == "done":
+                        self._running.pop(reader, None)
+                        remaining.discard(event.qualname)
+                    yield event
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop every worker (terminate, then kill what is still alive) and release the queue."""
+        for proc in self._workers.values():
             if proc.is_alive():
                 proc.terminate()
-        for proc in workers.values():
+        for proc in self._workers.values():
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.kill()
-        for reader in workers:
+        for reader in self._workers:
             reader.close()
-        tasks.cancel_join_thread()
-        tasks.close()
+        self._workers.clear()
+        self._tasks.cancel_join_thread()
+        self._tasks.close()
+
+
+def run_in_workers(by_spec: "dict[str, list]", options: RunOptions, jobs: int) -> Iterator[Event]:
+    """Run the specs' items (planned by the caller) in ``jobs`` worker processes, yielding events as they happen.
+
+    Workers plan the run again themselves (specs are not sent between processes); the largest specs
+    go first, so the last one to end is short.  Closing the generator (the command stopped: Ctrl-C,
+    ``--maxfail``) stops every worker.
+    """
+    pool = WorkerPool(options, max(1, min(jobs, len(by_spec))))
+    yield from pool.run(by_spec)

@@ -5,6 +5,8 @@ TensorFlow is imported):
 
 * the same outcomes (spec, check, status) and exit status as ``--jobs 1``, the reports written as the run goes;
 * a worker that dies is one ``error`` outcome naming the check and how it died, and the run goes on;
+* the workers load and plan the run, the parent loads no plugin (so it never imports TensorFlow); where no
+  worker lives to plan, the parent loads as a one-process run does;
 * Ctrl-C stops the workers and leaves a valid partial report (exit 130); a killed parent takes its workers
   with it, so a hanging check is never left running;
 * bad ``--jobs`` / ``INITCHECK_JOBS`` values are usage errors naming what was wrong.
@@ -52,6 +54,20 @@ PLUGINS = {
                 return np.full(tuple(shape), 0.5, dtype=dtype_name(dtype))
             return init
         SPEC = dataclasses.replace(QUICK, name='Threads', factory=threads)""", "f_threads:SPEC"),
+    # says which process imported it (to $LOADS_OUT, one line per import): the parent of a run, or a worker
+    "g-loads": ("g_loads", """
+        import dataclasses, json, multiprocessing, os
+        if os.environ.get('LOADS_OUT'):
+            with open(os.environ['LOADS_OUT'], 'a') as fh:
+                fh.write(json.dumps({'worker': multiprocessing.parent_process() is not None}) + chr(10))
+        SPEC = dataclasses.replace(QUICK, name='Loads')""", "g_loads:SPEC"),
+    # with $DIE_LOADING set, a worker that imports it dies at once (a plugin that cannot live in a spawned
+    # process; a run imports every plugin it does not exclude, selected or not)
+    "h-dies-loading": ("h_dies_loading", """
+        import dataclasses, multiprocessing, os
+        if os.environ.get('DIE_LOADING') and multiprocessing.parent_process() is not None:
+            os._exit(3)
+        SPEC = dataclasses.replace(QUICK, name='DiesLoading')""", "h_dies_loading:SPEC"),
     "z-hangs": ("z_hangs", """
         import dataclasses
         def sleepy(seed):
@@ -104,6 +120,28 @@ def test_a_worker_that_dies_is_one_error_and_the_run_goes_on(site, tmp_path):
     assert "--jobs 1" in dead[0]["reproduce"]
     for spec in ("b-good>Half", "c-good>Half2"):  # both ran to the end, one of them after the death
         assert {s for sp, _, s in seen if sp == spec} == {"passed"}
+
+
+@pytest.mark.parametrize("jobs, where", [("1", [False]), ("2", [True, True])])
+def test_the_workers_load_the_plugins_and_the_parent_does_not(site, tmp_path, jobs, where):
+    loads, report = tmp_path / "loads.jsonl", tmp_path / "run.json"
+    result = run_cli(["check", "--select", "g-loads,b-good", "--jobs", jobs, "--json", str(report)], site=site,
+                     env={"LOADS_OUT": str(loads)}, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [json.loads(line)["worker"] for line in loads.read_text().splitlines()] == where
+    assert {s for sp, _, s in _outcomes(report) if sp == "g-loads>Loads"} == {"passed"}
+    assert "2 specs" in result.stdout.splitlines()[-1]
+
+
+def test_workers_that_die_loading_leave_the_loading_to_the_parent(site, tmp_path):
+    report = tmp_path / "run.json"
+    result = run_cli(["check", "--select", "h-dies-loading,b-good", "--jobs", "2", "--json", str(report)],
+                     site=site, env={"DIE_LOADING": "1"}, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    outcomes = json.loads(report.read_text())["outcomes"]
+    assert {o["spec"] for o in outcomes} == {"h-dies-loading>DiesLoading", "b-good>Half"}  # planned by the parent
+    assert {o["status"] for o in outcomes} == {"error"}  # its workers die loading too: each spec one error
+    assert all("no worker process left" in o["message"] for o in outcomes), outcomes
 
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
