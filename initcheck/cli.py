@@ -225,6 +225,7 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from . import battery
     from .battery import BAD, STATUSES, apply_budget, default_profile, default_timeout
 
+    start = time.perf_counter()  # the run's seconds include loading and planning (in the workers or here)
     battery.reset_run_state()  # one run per command (main() may be called more than once in a process)
     profile = args.profile or default_profile()
     if args.report:
@@ -303,7 +304,6 @@ def _cmd_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     totals: Counter = Counter()
     families: "OrderedDict[str, Counter]" = OrderedDict()
     family_seconds: Counter = Counter()
-    start = time.perf_counter()
     width = max((len(q) for q in by_spec), default=10)
     progress = _Progress(len(by_spec))
     interrupted = False
