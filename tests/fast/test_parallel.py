@@ -122,15 +122,20 @@ def test_a_worker_that_dies_is_one_error_and_the_run_goes_on(site, tmp_path):
         assert {s for sp, _, s in seen if sp == spec} == {"passed"}
 
 
-@pytest.mark.parametrize("jobs, where", [("1", [False]), ("2", [True, True])])
-def test_the_workers_load_the_plugins_and_the_parent_does_not(site, tmp_path, jobs, where):
+@pytest.mark.parametrize("select, jobs, where", [
+    ("g-loads,b-good", "1", [False]),  # one process: it loads
+    ("g-loads,b-good", "2", [True, True]),  # two workers load and plan; the parent loads nothing
+    ("g-loads>Loads,b-good>Half", "3", [True, True]),  # two exact names: never more workers than names
+    ("g-loads>Loads", "2", [False]),  # one exact name: one spec at most, run here as with --jobs 1
+])
+def test_the_workers_load_the_plugins_and_the_parent_does_not(site, tmp_path, select, jobs, where):
     loads, report = tmp_path / "loads.jsonl", tmp_path / "run.json"
-    result = run_cli(["check", "--select", "g-loads,b-good", "--jobs", jobs, "--json", str(report)], site=site,
+    result = run_cli(["check", "--select", select, "--jobs", jobs, "--json", str(report)], site=site,
                      env={"LOADS_OUT": str(loads)}, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert [json.loads(line)["worker"] for line in loads.read_text().splitlines()] == where
     assert {s for sp, _, s in _outcomes(report) if sp == "g-loads>Loads"} == {"passed"}
-    assert "2 specs" in result.stdout.splitlines()[-1]
+    assert f"{len(select.split(','))} specs" in result.stdout.splitlines()[-1]
 
 
 def test_workers_that_die_loading_leave_the_loading_to_the_parent(site, tmp_path):
