@@ -429,16 +429,14 @@ def _early_pool(options: Any, jobs: int) -> Any:
     A replayed case runs here; so does a run that can select one spec only (``--select`` naming specs
     exactly, ``ns>Name``), and never more workers than such names.
     """
-    import os
-
     from .battery.workers import WorkerPool, worker_threads
-    from .registry import ENV_SELECT, parse_patterns
+    from .registry import exact_selection
 
     if options.case is not None or jobs <= 1:
         return None
-    select = list(options.select or []) + parse_patterns(os.environ.get(ENV_SELECT))
-    if select and all(">" in p and not any(c in p for c in "*?[") for p in select):
-        jobs = min(jobs, len(set(select)))
+    exact = exact_selection(options.select)
+    if exact is not None:
+        jobs = min(jobs, len(exact))
         if jobs <= 1:
             return None
     options.threads = worker_threads(jobs)

@@ -37,6 +37,7 @@ __all__ = [
     "Registry",
     "load_registry",
     "parse_patterns",
+    "exact_selection",
     "qualified_name",
 ]
 
@@ -128,6 +129,17 @@ def parse_patterns(text: Optional[str]) -> list[str]:
     if not text:
         return []
     return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def exact_selection(select: Optional[Sequence[str]] = None, use_env: bool = True) -> Optional[set[str]]:
+    """The qualified names a selection can hold when every pattern names one spec exactly (``ns>Name``,
+    no glob), else ``None`` (a glob or a bare distribution name may hold any number).  Reads
+    ``INITCHECK_SELECT`` as :func:`load_registry` does; no selection at all is ``None``.
+    """
+    patterns = list(select or []) + (parse_patterns(os.environ.get(ENV_SELECT)) if use_env else [])
+    if patterns and all(">" in p and not any(c in p for c in "*?[") for p in patterns):
+        return set(patterns)
+    return None
 
 
 def _matches(qualname: str, patterns: Sequence[str]) -> bool:

@@ -491,7 +491,7 @@ the torch declarations bounded to Keras 3.15 were widened to the versions their 
 finding (`torch-truncated-normal-dtype`, Keras 3.0-3.1) declared, two TensorFlow-only declarations scoped and three
 tests freed from HeNormal. With those changes (the same environment, the new code through `PYTHONPATH`): `pytest -n
 2` **1 failed**, 1169 passed, 404 skipped, 208 xfailed (8.5 min), and `initcheck findings --verify` **38 agree**
-(2026-12-05, a column of docs/findings.md). The one failure left is `test_recipe_reaches_target[conv32_he_sgd]`:
+(2026-12-04; the three seed findings re-verified in session 31; a column of docs/findings.md). The one failure left is `test_recipe_reaches_target[conv32_he_sgd]`:
 seed 0 reaches 0.941 < 0.95 on Keras 3.0.5 with torch. Attributed (docs/backends.md, "The conv recipe on Keras
 3.0.5 + torch"): not a bug. Keras 3.7 re-creates the epoch iterator each epoch, which on torch draws one more
 number from torch's generator, so the shuffles differ from epoch 2; over 30 seeds on 3.0.5 and 13 on 3.15.1 the

@@ -72,3 +72,19 @@ def test_select_and_exclude(fake_eps, monkeypatch):
 def test_real_entry_points_include_builtins():
     r = reg.load_registry(select=["keras>GlorotUniform"], use_env=False, kinds=("initializer",))
     assert "keras>GlorotUniform" in r.specs
+
+
+@pytest.mark.parametrize("select, env, expected", [
+    (["keras>Adam"], "", {"keras>Adam"}),
+    (["keras>Adam", "keras>SGD", "keras>Adam"], "", {"keras>Adam", "keras>SGD"}),
+    (["keras>Adam"], "keras>SGD", {"keras>Adam", "keras>SGD"}),  # INITCHECK_SELECT adds, as load_registry reads it
+    (["keras>Glorot*"], "", None),  # a glob may hold any number
+    (["keras"], "", None),  # a bare distribution name holds all of its specs
+    (["keras>Adam"], "myplugin", None),
+    ([], "", None),  # no selection: everything
+])
+def test_exact_selection_names_the_specs_a_selection_can_hold(monkeypatch, select, env, expected):
+    from initcheck.registry import ENV_SELECT, exact_selection
+
+    monkeypatch.setenv(ENV_SELECT, env)
+    assert exact_selection(select) == expected
